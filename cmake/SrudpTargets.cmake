@@ -1,0 +1,71 @@
+# Helpers shared by every directory's CMakeLists.txt.
+
+set(SRUDP_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
+    -Wnon-virtual-dtor -Wold-style-cast -Wimplicit-fallthrough)
+
+function(srudp_warnings target)
+  target_compile_options(${target} PRIVATE ${SRUDP_WARNINGS})
+  if(SRUDP_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+# A protocol-core library: crypto, wire, transport, stream and the rendezvous state machines.
+# They take bytes and time as arguments and never touch sockets, clocks or threads. The build
+# enforces the Boost.Asio part twice: a poisoned <boost/asio.hpp> shadows the real one for these
+# targets (an #include fails to compile), and linking anything Boost is a configure error.
+# tests/sans_io_boundary.cmake checks the sources for the rest (sockets, clocks, threads).
+set(SRUDP_CORE_DIRS "" CACHE INTERNAL "")
+function(srudp_core_library target)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  if(NOT ARG_SOURCES)  # an area with headers only (so far)
+    add_library(${target} INTERFACE)
+    target_include_directories(${target} INTERFACE "${PROJECT_SOURCE_DIR}" "${PROJECT_SOURCE_DIR}/include")
+    target_link_libraries(${target} INTERFACE ${ARG_DEPS})
+    return()
+  endif()
+  add_library(${target} STATIC ${ARG_SOURCES})
+  target_include_directories(${target} BEFORE PRIVATE "${PROJECT_SOURCE_DIR}/cmake/sans_io_poison")
+  target_include_directories(${target} PUBLIC "${PROJECT_SOURCE_DIR}" "${PROJECT_SOURCE_DIR}/include")
+  target_link_libraries(${target} PUBLIC ${ARG_DEPS})
+  srudp_warnings(${target})
+  foreach(dep IN LISTS ARG_DEPS)
+    if(dep MATCHES "[Bb]oost|asio")
+      message(FATAL_ERROR "${target} is protocol core (sans-IO) and must not link ${dep}")
+    endif()
+  endforeach()
+  set(SRUDP_CORE_DIRS ${SRUDP_CORE_DIRS} "${CMAKE_CURRENT_SOURCE_DIR}" CACHE INTERNAL "")
+endfunction()
+
+# One GoogleTest executable per area; every TEST becomes its own ctest entry.
+function(srudp_test target)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  if(NOT ARG_SOURCES)
+    return()
+  endif()
+  add_executable(${target} ${ARG_SOURCES})
+  target_link_libraries(${target} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
+  target_include_directories(${target} PRIVATE "${PROJECT_SOURCE_DIR}" "${PROJECT_SOURCE_DIR}/tests")
+  srudp_warnings(${target})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 120)
+  endif()
+  gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST
+    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS unit)
+endfunction()
+
+# A libFuzzer target, with its seed corpus in fuzz/corpus/<name>.
+function(srudp_fuzzer name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  srudp_warnings(${name})
+endfunction()
+
+function(srudp_bench target)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${target} ${ARG_SOURCES})
+  target_link_libraries(${target} PRIVATE ${ARG_DEPS} benchmark::benchmark)
+  srudp_warnings(${target})
+endfunction()

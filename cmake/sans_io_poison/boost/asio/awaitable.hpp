@@ -1,0 +1,1 @@
+#error "srudp protocol core must not include Boost.Asio (boost/asio/awaitable.hpp)"

@@ -1,0 +1,50 @@
+// srudp error codes, usable as std::error_code (category "srudp").
+#pragma once
+
+#include <string>
+#include <system_error>
+
+namespace srudp {
+
+enum class errc {
+  // Decoding (wire format)
+  truncated = 1,            // input ends before the field it must hold
+  non_minimal_varint,       // a variable-length integer encoded longer than necessary
+  value_out_of_range,       // a field's value is outside what the protocol allows
+  length_past_end,          // a length field points past the end of the input
+  unknown_packet_type,
+  unknown_frame_type,
+  empty_not_allowed,        // a zero-length field or frame where the protocol forbids it
+  malformed,                // any other structural error
+  buffer_too_small,         // the caller's output buffer cannot hold the encoding
+  // Cryptography and handshake
+  decrypt_failed,           // AEAD authentication failed (forged, corrupted, reflected or wrong key)
+  replayed,                 // packet number already seen or too old for the replay window
+  bad_mac,                  // MAC1/MAC2 of a handshake packet does not verify
+  cookie_required,          // responder under load: resend with a cookie (MAC2)
+  unsupported_version,
+  handshake_failed,         // the Noise handshake could not be completed
+  handshake_timeout,        // no valid handshake response (peer unreachable, or wrong PSK)
+  peer_key_mismatch,        // peer's static key differs from the pinned one
+  peer_key_missing,         // peer did not present a static key but one is required
+  key_limit_reached,        // packet-number or key-usage limit: refusing to send
+  unexpected_packet,        // valid packet at a point in the protocol where it is not expected
+  invalid_state,            // API called in a state where it is not allowed
+  invalid_argument,
+  // Connection
+  connection_closed,
+  connection_timed_out,
+  protocol_violation,
+  io_error,
+};
+
+const std::error_category& error_category() noexcept;
+
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
+
+}  // namespace srudp
+
+template <>
+struct std::is_error_code_enum<srudp::errc> : std::true_type {};

@@ -1,0 +1,110 @@
+// The congestion controller interface: a sans-IO state machine that the loss-recovery code feeds
+// with send, acknowledgment and congestion events, and that answers how many bytes may be in flight
+// and how fast to pace them. Bytes in flight are tracked by the caller (sent_packets), not here.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "common/time.hpp"
+#include "transport/rtt_estimator.hpp"
+
+namespace srudp::transport {
+
+// A delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation) for model-based controllers
+// such as BBR. Loss-based controllers (NewReno, CUBIC) ignore it; it is optional so the
+// loss-recovery code can start filling it in later without changing this interface.
+struct RateSample {
+  std::uint64_t delivered_bytes = 0;  // bytes delivered over the sample interval
+  Duration interval{};                // the longer of the send and ack intervals
+  bool is_app_limited = false;        // the packet was sent while the sender was app-limited
+};
+
+// One newly acknowledged packet that counted towards bytes in flight.
+struct AckedPacket {
+  std::uint64_t packet_number = 0;
+  Instant sent_time{};
+  std::uint64_t bytes = 0;
+  std::optional<RateSample> rate_sample;
+};
+
+enum class CongestionAlgorithm { new_reno, cubic };
+
+class CongestionController {
+ public:
+  // RFC 9002 section 7.2: the window never goes below two datagrams.
+  static constexpr std::uint64_t kMinimumWindowPackets = 2;
+
+  virtual ~CongestionController() = default;
+
+  // A packet left: bytes_in_flight_after already includes it. Non-ack-eliciting packets (pure
+  // ACKs) are not in flight and are reported only so controllers can notice idle restarts.
+  virtual void on_packet_sent(Instant now, std::uint64_t bytes_in_flight_after,
+                              std::uint64_t bytes, bool ack_eliciting) = 0;
+
+  // Called once per newly acknowledged in-flight packet, after the RTT estimator has taken the
+  // ACK's sample. bytes_in_flight is after removing the acked packet. app_limited: the sender has
+  // not been using its window (it had nothing to send or was flow-control limited), so the window
+  // must not grow (RFC 9002 section 7.8, RFC 9438 section 5.8).
+  virtual void on_ack(Instant now, const AckedPacket& acked, const RttEstimator& rtt,
+                      std::uint64_t bytes_in_flight, bool app_limited) = 0;
+
+  // Loss of packets (or an ECN-CE mark) detected at `now`; sent_time_of_lost is the send time of
+  // the most recently sent lost packet. Events for packets sent before the current recovery period
+  // started are ignored (one reduction per round trip, RFC 9002 section 7.3.2). persistent: the
+  // loss spans a persistent-congestion period (RFC 9002 section 7.6) and the window collapses to
+  // the minimum.
+  virtual void on_congestion_event(Instant now, Instant sent_time_of_lost, bool persistent,
+                                   const RttEstimator& rtt) = 0;
+
+  // The path's maximum datagram size changed (PMTU discovery). The minimum window follows it and
+  // the window is raised to the new minimum if needed (RFC 9002 section 7.2).
+  virtual void on_max_datagram_size_changed(std::uint64_t max_datagram_size) = 0;
+
+  virtual std::uint64_t congestion_window() const = 0;
+  // UINT64_MAX until the first congestion event.
+  virtual std::uint64_t ssthresh() const = 0;
+  virtual bool in_slow_start() const { return congestion_window() < ssthresh(); }
+  // True while acknowledgments of packets sent at `sent_time` belong to the current recovery period.
+  virtual bool in_recovery(Instant sent_time) const = 0;
+  virtual std::uint64_t max_datagram_size() const = 0;
+
+  // The rate the pacer should spread the window over: N * cwnd / smoothed_rtt with N = 2 in slow
+  // start (so pacing does not hold back the doubling) and 1.25 afterwards (Linux and quinn use the
+  // same factors). Saturates instead of overflowing; never 0.
+  virtual std::uint64_t pacing_rate_bytes_per_sec(const RttEstimator& rtt) const;
+
+  virtual std::string_view name() const = 0;
+
+  // RFC 9002 section 7.2: min(10 * mss, max(14720, 2 * mss)).
+  static std::uint64_t initial_window(std::uint64_t max_datagram_size);
+  static std::uint64_t minimum_window(std::uint64_t max_datagram_size) {
+    return kMinimumWindowPackets * max_datagram_size;
+  }
+
+  // Bounds that keep window arithmetic far from overflow whatever the caller passes: the largest
+  // UDP payload, and a window (1 TiB) far above any real bandwidth-delay product.
+  static constexpr std::uint64_t kMaxDatagramSizeLimit = 65527;
+  static constexpr std::uint64_t kMaximumWindow = std::uint64_t{1} << 40;
+
+ protected:
+  static std::uint64_t sanitize_max_datagram_size(std::uint64_t max_datagram_size) {
+    return std::clamp<std::uint64_t>(max_datagram_size, 1, kMaxDatagramSizeLimit);
+  }
+  static std::uint64_t grow_window(std::uint64_t cwnd, std::uint64_t bytes) {
+    const std::uint64_t current = std::min(cwnd, kMaximumWindow);
+    return current + std::min(bytes, kMaximumWindow - current);
+  }
+};
+
+// CUBIC is the default, as in Linux and most QUIC stacks. max_datagram_size is clamped to
+// [1, kMaxDatagramSizeLimit].
+std::unique_ptr<CongestionController> make_congestion_controller(
+    CongestionAlgorithm algorithm, std::uint64_t max_datagram_size);
+
+inline constexpr CongestionAlgorithm kDefaultCongestionAlgorithm = CongestionAlgorithm::cubic;
+
+}  // namespace srudp::transport

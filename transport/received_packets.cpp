@@ -1,0 +1,140 @@
+#include "transport/received_packets.hpp"
+
+#include <algorithm>
+#include <iterator>
+#include <limits>
+
+namespace srudp::transport {
+
+namespace {
+
+// The first range starting above pn: the range that could hold pn, if any, is the one before it.
+template <class Iter>
+Iter first_range_above(Iter begin, Iter end, std::uint64_t pn) {
+  return std::upper_bound(begin, end, pn,
+                          [](std::uint64_t v, const AckRange& r) { return v < r.smallest; });
+}
+
+}  // namespace
+
+ReceivedPackets::ReceivedPackets(ReceivedPacketsConfig config) : config_(config) {
+  config_.max_ranges = std::max<std::size_t>(config_.max_ranges, 1);
+  config_.ack_eliciting_threshold = std::max<std::uint32_t>(config_.ack_eliciting_threshold, 1);
+}
+
+bool ReceivedPackets::is_duplicate(std::uint64_t pn) const {
+  if (pn < floor_) return true;
+  const auto above = first_range_above(ranges_.begin(), ranges_.end(), pn);
+  return above != ranges_.begin() && std::prev(above)->largest >= pn;
+}
+
+ReceivedPackets::Outcome ReceivedPackets::on_packet_received(std::uint64_t pn, bool ack_eliciting,
+                                                            Instant now) {
+  if (is_duplicate(pn)) return Outcome::duplicate;
+
+  const bool new_largest = ranges_.empty() || pn > ranges_.back().largest;
+  if (new_largest) largest_received_time_ = now;
+
+  // Insert pn, merging with the neighbours it touches. Only the two neighbours are looked at, so a
+  // jump of 2^62 costs the same as a step of 1: one new range at most.
+  auto above = first_range_above(ranges_.begin(), ranges_.end(), pn);
+  const bool joins_below = above != ranges_.begin() && std::prev(above)->largest + 1 == pn;
+  const bool joins_above = above != ranges_.end() && pn != std::numeric_limits<std::uint64_t>::max() &&
+                           above->smallest == pn + 1;
+  std::uint64_t run_start = pn;  // smallest number of the contiguous run now holding pn
+  if (joins_below && joins_above) {
+    auto below = std::prev(above);
+    below->largest = above->largest;
+    run_start = below->smallest;
+    ranges_.erase(above);
+  } else if (joins_below) {
+    auto below = std::prev(above);
+    below->largest = pn;
+    run_start = below->smallest;
+  } else if (joins_above) {
+    above->smallest = pn;
+  } else {
+    ranges_.insert(above, AckRange{pn, pn});
+    if (ranges_.size() > config_.max_ranges) fold_ranges_below(ranges_.size() - config_.max_ranges);
+  }
+
+  unreported_ = true;
+  if (!ack_eliciting) return Outcome::fresh;  // never triggers an ACK on its own (RFC 9000 13.2.1)
+
+  // Out of order (RFC 9000 section 13.2.1): either older than an ack-eliciting packet already
+  // seen (it fills or lands in a gap), or newer with missing numbers between the largest
+  // ack-eliciting packet and this one (a gap just opened). Either way the sender's loss detection
+  // benefits from hearing about it at once.
+  bool out_of_order = false;
+  if (largest_ack_eliciting_) {
+    const std::uint64_t prev = *largest_ack_eliciting_;
+    out_of_order = pn < prev || run_start > prev + 1;
+  }
+  if (!largest_ack_eliciting_ || pn > *largest_ack_eliciting_) largest_ack_eliciting_ = pn;
+
+  ++ack_eliciting_since_ack_;
+  if (!first_unacked_ack_eliciting_) first_unacked_ack_eliciting_ = now;
+  if ((out_of_order || ack_eliciting_since_ack_ >= config_.ack_eliciting_threshold) &&
+      !immediate_ack_since_) {
+    immediate_ack_since_ = now;
+  }
+  return Outcome::fresh;
+}
+
+std::optional<Instant> ReceivedPackets::ack_deadline() const {
+  if (immediate_ack_since_) return immediate_ack_since_;
+  if (first_unacked_ack_eliciting_) return *first_unacked_ack_eliciting_ + config_.max_ack_delay;
+  return std::nullopt;
+}
+
+bool ReceivedPackets::ack_due(Instant now) const {
+  const auto deadline = ack_deadline();
+  return deadline && now >= *deadline;
+}
+
+std::optional<wire::Ack> ReceivedPackets::build_ack(Instant now, std::size_t max_ranges) const {
+  if (ranges_.empty()) return std::nullopt;
+  max_ranges = std::clamp<std::size_t>(max_ranges, 1, kMaxAckRanges);
+
+  wire::Ack ack;
+  const Duration delay = std::max(now - largest_received_time_, Duration::zero());
+  ack.ack_delay_us = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(delay).count());
+  const std::size_t count = std::min(max_ranges, ranges_.size());
+  ack.ranges.reserve(count);
+  std::copy_n(ranges_.rbegin(), count, std::back_inserter(ack.ranges));
+  return ack;
+}
+
+void ReceivedPackets::on_ack_sent() {
+  ack_eliciting_since_ack_ = 0;
+  first_unacked_ack_eliciting_.reset();
+  immediate_ack_since_.reset();
+  unreported_ = false;
+}
+
+void ReceivedPackets::on_ack_frame_acked(std::uint64_t largest) {
+  if (ranges_.empty() || largest < floor_) return;
+  // Keep the range holding `largest` (or the first one above it) and everything newer; the peer
+  // has seen the rest. If `largest` is beyond everything we hold the call is bogus: keep the
+  // newest range so the next ACK still says something.
+  const auto keep = std::lower_bound(
+      ranges_.begin(), ranges_.end(), largest,
+      [](const AckRange& r, std::uint64_t v) { return r.largest < v; });
+  const auto keep_from = keep == ranges_.end() ? ranges_.size() - 1
+                                               : static_cast<std::size_t>(keep - ranges_.begin());
+  fold_ranges_below(keep_from);
+}
+
+void ReceivedPackets::fold_ranges_below(std::size_t keep_from) {
+  if (keep_from == 0 || keep_from >= ranges_.size()) return;
+  ranges_.erase(ranges_.begin(), ranges_.begin() + static_cast<std::ptrdiff_t>(keep_from));
+  floor_ = ranges_.front().smallest;
+}
+
+std::optional<std::uint64_t> ReceivedPackets::largest() const {
+  if (ranges_.empty()) return std::nullopt;
+  return ranges_.back().largest;
+}
+
+}  // namespace srudp::transport

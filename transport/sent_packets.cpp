@@ -1,0 +1,147 @@
+#include "transport/sent_packets.hpp"
+
+#include <algorithm>
+
+#include "wire/packet.hpp"
+
+namespace srudp::transport {
+
+namespace {
+
+// Ack delays beyond this are nonsense from the peer; saturating keeps the conversion to
+// nanoseconds from overflowing (the RTT estimator bounds its inputs to an hour as well).
+constexpr std::uint64_t kMaxAckDelayUs = 3'600'000'000;
+
+}  // namespace
+
+SentPackets::SentPackets(std::uint64_t first_packet_number)
+    : first_pn_(first_packet_number), next_pn_(first_packet_number) {}
+
+Result<std::uint64_t> SentPackets::next_packet_number(RandomSource& rng) {
+  if (next_pn_allocated_) return next_pn_;
+
+  if (until_skip_ == 0) {
+    until_skip_ = kMinSkipInterval + rng.uniform(kMaxSkipInterval - kMinSkipInterval + 1);
+  }
+  if (--until_skip_ == 0 && next_pn_ < wire::kMaxPacketNumber) {
+    // Never sent, so a peer acknowledging it acknowledges something it cannot have received.
+    skipped_.push_back(next_pn_);
+    if (skipped_.size() > kMaxRememberedSkips) skipped_.pop_front();
+    ++next_pn_;
+  }
+  if (next_pn_ > wire::kMaxPacketNumber) return errc::key_limit_reached;
+  next_pn_allocated_ = true;
+  return next_pn_;
+}
+
+std::error_code SentPackets::on_packet_sent(SentPacket packet) {
+  if (!next_pn_allocated_ || packet.packet_number != next_pn_) return errc::invalid_argument;
+  next_pn_allocated_ = false;
+  ++next_pn_;
+  largest_sent_ = packet.packet_number;
+
+  if (packet.in_flight) bytes_in_flight_ += packet.size;
+  if (packet.ack_eliciting) ++ack_eliciting_in_flight_;
+  const bool ack_only = !packet.ack_eliciting && !packet.in_flight;
+  const std::uint64_t pn = packet.packet_number;
+  packets_.emplace_hint(packets_.end(), pn, std::move(packet));
+  if (ack_only) {
+    ack_only_.push_back(pn);
+    forget_old_ack_only_packets();
+  }
+  return {};
+}
+
+void SentPackets::forget_old_ack_only_packets() {
+  // ack_only_ may name packets already acknowledged or declared lost; it is trimmed only when it
+  // grows past twice the budget, and then every number dropped from it is at least
+  // kMaxAckOnlyPackets ACK-only packets old. So both the deque and the ACK-only packets still
+  // outstanding stay below 2 * kMaxAckOnlyPackets.
+  if (ack_only_.size() <= 2 * kMaxAckOnlyPackets) return;
+  while (ack_only_.size() > kMaxAckOnlyPackets) {
+    packets_.erase(ack_only_.front());  // never in flight nor ack-eliciting: no counter changes
+    ack_only_.pop_front();
+  }
+}
+
+std::error_code SentPackets::validate(const wire::Ack& ack) const {
+  if (ack.ranges.empty()) return errc::malformed;
+  for (std::size_t i = 0; i < ack.ranges.size(); ++i) {
+    const auto& r = ack.ranges[i];
+    if (r.smallest > r.largest) return errc::malformed;
+    if (i > 0 && r.largest >= ack.ranges[i - 1].smallest) return errc::malformed;
+  }
+  // Ranges are descending: the first holds the largest number, the last the smallest.
+  if (!largest_sent_ || ack.ranges.front().largest > *largest_sent_) {
+    return errc::protocol_violation;
+  }
+  if (ack.ranges.back().smallest < first_pn_) return errc::protocol_violation;
+  // Both lists are sorted (ranges descending, skips ascending): one merge walk, O(ranges + skips).
+  auto skip = skipped_.rbegin();
+  for (const auto& r : ack.ranges) {
+    while (skip != skipped_.rend() && *skip > r.largest) ++skip;
+    if (skip != skipped_.rend() && *skip >= r.smallest) return errc::protocol_violation;
+  }
+  return {};
+}
+
+SentPacket SentPackets::take(std::map<std::uint64_t, SentPacket>::iterator it) {
+  SentPacket p = std::move(it->second);
+  packets_.erase(it);
+  if (p.in_flight) bytes_in_flight_ -= p.size;
+  if (p.ack_eliciting) --ack_eliciting_in_flight_;
+  return p;
+}
+
+Result<AckResult> SentPackets::on_ack_received(const wire::Ack& ack, Instant now) {
+  if (const auto ec = validate(ack)) return ec;
+
+  const std::uint64_t largest = ack.ranges.front().largest;
+  largest_acked_ = std::max(largest_acked_.value_or(0), largest);
+
+  AckResult result;
+  result.ack_delay = std::chrono::microseconds(std::min(ack.ack_delay_us, kMaxAckDelayUs));
+
+  std::optional<Instant> largest_time_sent;
+  bool any_ack_eliciting = false;
+  // Ranges are newest first; walk them oldest first so newly_acked comes out ascending. Each
+  // range costs one map lookup plus one step per packet it newly acknowledges.
+  for (auto r = ack.ranges.rbegin(); r != ack.ranges.rend(); ++r) {
+    // Ranges an ACK keeps repeating mostly lie below everything still outstanding: no lookup.
+    if (packets_.empty() || r->largest < packets_.begin()->first) continue;
+    auto it = packets_.lower_bound(r->smallest);
+    while (it != packets_.end() && it->first <= r->largest) {
+      const auto next = std::next(it);
+      if (it->first == largest) largest_time_sent = it->second.time_sent;
+      any_ack_eliciting = any_ack_eliciting || it->second.ack_eliciting;
+      result.newly_acked.push_back(take(it));
+      it = next;
+    }
+  }
+  if (largest_time_sent && any_ack_eliciting) {
+    result.rtt_sample = std::max(now - *largest_time_sent, Duration::zero());
+  }
+  return result;
+}
+
+std::optional<SentPacket> SentPackets::remove(std::uint64_t pn) {
+  const auto it = packets_.find(pn);
+  if (it == packets_.end()) return std::nullopt;
+  return take(it);
+}
+
+bool SentPackets::was_skipped(std::uint64_t pn) const {
+  return std::binary_search(skipped_.begin(), skipped_.end(), pn);
+}
+
+bool SentPackets::only_skipped_between(std::uint64_t a, std::uint64_t b) const {
+  if (b <= a) return false;
+  const std::uint64_t between = b - a - 1;
+  if (between == 0) return true;
+  if (between > skipped_.size()) return false;
+  const auto lo = std::upper_bound(skipped_.begin(), skipped_.end(), a);
+  const auto hi = std::lower_bound(skipped_.begin(), skipped_.end(), b);
+  return static_cast<std::uint64_t>(hi - lo) == between;
+}
+
+}  // namespace srudp::transport

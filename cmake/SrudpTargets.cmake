@@ -3,6 +3,11 @@
 set(SRUDP_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
     -Wnon-virtual-dtor -Wold-style-cast -Wimplicit-fallthrough)
 
+# GCC 12 reports -Wrestrict false positives inside libstdc++'s std::string at -O3 (GCC bug 105329).
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+  list(APPEND SRUDP_WARNINGS -Wno-restrict)
+endif()
+
 function(srudp_warnings target)
   target_compile_options(${target} PRIVATE ${SRUDP_WARNINGS})
   if(SRUDP_WERROR)

@@ -28,6 +28,8 @@ class Category final : public std::error_category {
         return "handshake timed out: no valid response (peer unreachable or wrong pre-shared key)";
       case errc::peer_key_mismatch: return "peer's identity key does not match the pinned key";
       case errc::peer_key_missing: return "peer presented no identity key but one is required";
+      case errc::insecure_key_file:
+        return "key file is accessible to other users or owned by someone else (want mode 0600)";
       case errc::key_limit_reached: return "packet protection key usage limit reached";
       case errc::unexpected_packet: return "packet not expected in this state";
       case errc::invalid_state: return "operation not allowed in this state";

@@ -127,7 +127,7 @@ Result<KeyPair> load_identity(const std::string& path) {
   if (::fstat(fd.get(), &info) != 0) return last_os_error();
   if (!S_ISREG(info.st_mode)) return errc::malformed;
   if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0 || info.st_uid != ::geteuid()) {
-    return std::make_error_code(std::errc::permission_denied);
+    return errc::insecure_key_file;
   }
   // Read at most one byte more than a valid file holds, so a longer file is detected.
   Secret<kFileSize + 1> buffer;

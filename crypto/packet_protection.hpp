@@ -41,11 +41,12 @@
 #include "common/result.hpp"
 #include "crypto/aead.hpp"
 #include "crypto/secret.hpp"
+#include "wire/packet.hpp"
 
 namespace srudp::crypto {
 
 // Packet numbers are 62-bit so they fit a varint everywhere; sealing refuses beyond this.
-inline constexpr std::uint64_t kMaxPacketNumber = (std::uint64_t{1} << 62) - 1;
+using wire::kMaxPacketNumber;  // 2^62 - 1: the nonce never wraps
 
 // Bit 5 of the short header's first byte carries the key phase (wire format).
 inline constexpr std::uint8_t kKeyPhaseHeaderBit = 0x20;

@@ -246,11 +246,15 @@ void SecureSession::on_data_packet(Instant now, const SocketAddress& from,
     send_flight_ = false;
   }
 
-  bool ack_eliciting = false;
+  // Only ESTABLISHED and PING need an acknowledgement here: datagrams are unreliable by contract,
+  // so acknowledging them would only double the packet count. (The transport acknowledges
+  // everything ack-eliciting, for its reliability and congestion control.)
+  bool needs_ack = false;
   std::error_code frame_error = wire::parse_frames(
       std::span<const std::uint8_t>(plaintext.data(), plaintext_size), [&](const wire::Frame& frame) {
-        if (wire::is_ack_eliciting(frame)) ack_eliciting = true;
+        if (std::holds_alternative<wire::Ping>(frame)) needs_ack = true;
         if (std::holds_alternative<wire::Established>(frame)) {
+          needs_ack = true;
           peer_confirmed_ = true;
         } else if (const auto* ack = std::get_if<wire::Ack>(&frame)) {
           for (const auto& range : ack->ranges) {
@@ -279,7 +283,7 @@ void SecureSession::on_data_packet(Instant now, const SocketAddress& from,
     return;
   }
   if (state_ == SessionState::closed) return;
-  if (ack_eliciting) {
+  if (needs_ack) {
     ack_pending_ = true;
     if (recently_received_.size() == kRecentlyReceived) recently_received_.pop_front();
     recently_received_.push_back(pn);

@@ -27,6 +27,7 @@ enum class errc {
   handshake_timeout,        // no valid handshake response (peer unreachable, or wrong PSK)
   peer_key_mismatch,        // peer's static key differs from the pinned one
   peer_key_missing,         // peer did not present a static key but one is required
+  insecure_key_file,        // a key file readable by others (must be 0600) or owned by another user
   key_limit_reached,        // packet-number or key-usage limit: refusing to send
   unexpected_packet,        // valid packet at a point in the protocol where it is not expected
   invalid_state,            // API called in a state where it is not allowed

@@ -83,7 +83,7 @@ TEST_F(IdentityFileTest, RefusesGroupOrWorldReadableFiles) {
     ASSERT_EQ(::chmod(path_.c_str(), mode), 0);
     auto loaded = load_identity(path_);
     ASSERT_FALSE(loaded) << std::oct << mode;
-    EXPECT_EQ(loaded.error(), std::make_error_code(std::errc::permission_denied));
+    EXPECT_EQ(loaded.error(), errc::insecure_key_file);
   }
   ASSERT_EQ(::chmod(path_.c_str(), 0400), 0);  // owner-only read is fine
   EXPECT_TRUE(load_identity(path_));

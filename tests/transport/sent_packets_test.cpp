@@ -252,12 +252,11 @@ TEST(SentPackets, FullSpanAckIsRejectedWithoutWalkingTheSpan) {
   SeededRandom rng(1);
   SentPackets sp;
   for (int i = 0; i < 100; ++i) send(sp, rng, t0);
-  const auto start = std::chrono::steady_clock::now();
+  // A walk over the 2^62 span would never finish: ctest's timeout is the guard, not a clock here.
   for (int i = 0; i < 1000; ++i) {
     ASSERT_EQ(sp.on_ack_received(ack_of({{0, wire::kMaxPacketNumber}}), t0).error(),
               make_error_code(errc::protocol_violation));
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
   EXPECT_EQ(sp.outstanding().size(), 100u);
 }
 
@@ -282,13 +281,11 @@ TEST(SentPackets, AckAtTheTopOfTheNumberSpaceAndExhaustion) {
     ASSERT_FALSE(sp.on_packet_sent(p));
   }
   EXPECT_EQ(last, wire::kMaxPacketNumber);
-  const auto start = std::chrono::steady_clock::now();
   auto r = sp.on_ack_received(ack_all_outstanding(sp), t0 + 1ms);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->newly_acked.front().packet_number, first);
   EXPECT_EQ(r->newly_acked.back().packet_number, wire::kMaxPacketNumber);
   EXPECT_TRUE(sp.outstanding().empty());
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
 }
 
 TEST(SentPackets, SkipFrequencyIsWithinBounds) {

@@ -12,10 +12,6 @@ constexpr std::size_t kAeadTag = 16;
 constexpr std::size_t kRecentlyReceived = 32;  // packet numbers an ACK frame re-acknowledges
 constexpr std::size_t kMaxPlaintext = 2048;
 
-bool cid_less(const wire::ConnectionId& a, const wire::ConnectionId& b) {
-  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
-}
-
 }  // namespace
 
 SessionConfig SessionConfig::clone() const {
@@ -33,10 +29,7 @@ SessionConfig SessionConfig::clone() const {
   return c;
 }
 
-SecureSession::SecureSession(SessionConfig config, RandomSource& rng)
-    : config_(std::move(config)),
-      rng_(&rng),
-      mac_keys_(std::make_unique<MacKeys>(config_.handshake.psk ? &*config_.handshake.psk : nullptr)) {}
+SecureSession::SecureSession(SessionConfig config, RandomSource& rng) : config_(std::move(config)), rng_(&rng) {}
 
 SecureSession::SecureSession(SecureSession&&) noexcept = default;
 SecureSession& SecureSession::operator=(SecureSession&&) noexcept = default;
@@ -46,16 +39,14 @@ Result<SecureSession> SecureSession::connect(SessionConfig config, const SocketA
                                              Instant now, RandomSource& rng) {
   if (config.max_datagram_size < 1200) return errc::invalid_argument;
   SecureSession s(std::move(config), rng);
+  auto driver = HandshakeDriver::connect(s.config_.handshake, peer, now, rng, s.retransmit_policy());
+  if (!driver) return driver.error();
+  s.driver_.emplace(std::move(*driver));
   s.initiator_ = true;
   s.peer_ = peer;
-  rng.fill(s.local_cid_);
-  auto handshake = Handshake::initiate(s.config_.handshake, s.local_cid_, rng);
-  if (!handshake) return handshake.error();
-  s.handshake_.emplace(std::move(*handshake));
+  s.local_cid_ = s.driver_->local_cid();
   s.started_ = now;
   s.last_received_ = now;
-  s.send_initiation_ = true;
-  s.next_retransmit_ = now + s.config_.initial_retransmit;
   s.address_validated_ = true;  // we chose the address ourselves
   return s;
 }
@@ -63,35 +54,32 @@ Result<SecureSession> SecureSession::connect(SessionConfig config, const SocketA
 Result<SecureSession> SecureSession::accept(SessionConfig config, Handshake handshake,
                                             const SocketAddress& peer, std::size_t initiation_size,
                                             Instant now, RandomSource& rng) {
-  if (handshake.initiator()) return errc::invalid_argument;
   SecureSession s(std::move(config), rng);
+  auto driver = HandshakeDriver::accept(s.config_.handshake, std::move(handshake), peer, now, s.retransmit_policy());
+  if (!driver) return driver.error();
+  s.driver_.emplace(std::move(*driver));
   s.initiator_ = false;
   s.peer_ = peer;
-  s.local_cid_ = handshake.local_cid();
-  s.peer_cid_ = handshake.peer_cid();
-  s.handshake_.emplace(std::move(handshake));
+  s.local_cid_ = s.driver_->local_cid();
+  s.peer_cid_ = s.driver_->peer_cid();
   s.started_ = now;
   s.last_received_ = now;
   s.unvalidated_received_ = initiation_size;
-  s.send_flight_ = true;
-  s.next_retransmit_ = now + s.config_.initial_retransmit;
-  if (s.handshake_->is_complete()) s.complete_handshake(now);
+  if (s.driver_->is_complete()) s.complete_handshake(now);
   return s;
+}
+
+RetransmitPolicy SecureSession::retransmit_policy() const {
+  return RetransmitPolicy{config_.initial_retransmit, config_.max_retransmit};
 }
 
 void SecureSession::fail(std::error_code ec) {
   if (state_ == SessionState::closed || state_ == SessionState::failed) return;
   state_ = SessionState::failed;
   error_ = ec;
-  handshake_.reset();
+  driver_.reset();
   outgoing_datagrams_.clear();
   events_.push_back({SessionEvent::Kind::closed, {}, ec});
-}
-
-Duration SecureSession::retransmit_interval() const {
-  Duration d = config_.initial_retransmit;
-  for (int i = 0; i < retransmits_ && d < config_.max_retransmit; ++i) d *= 2;
-  return std::min(d, config_.max_retransmit);
 }
 
 bool SecureSession::amplification_allows(std::size_t bytes) const {
@@ -104,88 +92,34 @@ void SecureSession::handle_datagram(Instant now, const SocketAddress& from,
   auto type = wire::peek_packet_type(datagram);
   if (!type) return;
   if (!address_validated_ && from == peer_) unvalidated_received_ += datagram.size();
-  switch (*type) {
-    case wire::PacketType::Initiation: on_initiation(now, from, datagram); break;
-    case wire::PacketType::Handshake: if (from == peer_) on_handshake_packet(now, datagram); break;
-    case wire::PacketType::CookieReply: if (from == peer_) on_cookie_reply(now, datagram); break;
-    case wire::PacketType::Data: on_data_packet(now, from, datagram); break;
-  }
-}
-
-void SecureSession::on_initiation(Instant now, const SocketAddress& from,
-                                  std::span<const std::uint8_t> datagram) {
-  if (from != peer_ || !handshake_) return;
-  auto initiation = wire::decode_initiation(datagram);
-  if (!initiation || initiation->version != config_.handshake.version) return;
-  if (!mac_equal(mac_keys_->mac1(initiation->mac1_covered), initiation->mac1)) return;
-  if (initiation->noise_message.size() < 32) return;
-  if (!initiator_) {
-    // A retransmitted Initiation: our response was lost. Resend it (amplification permitting).
-    if (std::equal(handshake_->initiation_id().begin(), handshake_->initiation_id().end(),
-                   initiation->noise_message.begin())) {
-      send_flight_ = true;
-    }
+  if (*type == wire::PacketType::Data) {
+    on_data_packet(now, from, datagram);
     return;
   }
-  // Simultaneous open: both sides initiated. The Initiation from the smaller connection id wins,
-  // on both sides, so exactly one handshake survives. Our own Initiation reflected back loses to
-  // nothing and is dropped.
-  if (initiation->sender_cid == local_cid_) return;
-  if (!cid_less(initiation->sender_cid, local_cid_)) return;  // ours wins; the peer will answer it
-  auto responder = Handshake::respond(config_.handshake, local_cid_, *initiation, *rng_);
-  if (!responder) return;
-  initiator_ = false;
-  handshake_.emplace(std::move(*responder));
-  peer_cid_ = handshake_->peer_cid();
-  send_initiation_ = false;
-  send_flight_ = true;
-  retransmits_ = 0;
-  next_retransmit_ = now + config_.initial_retransmit;
-  if (handshake_->is_complete()) complete_handshake(now);
-}
-
-void SecureSession::on_handshake_packet(Instant now, std::span<const std::uint8_t> datagram) {
-  auto packet = wire::decode_handshake(datagram);
-  if (!packet || packet->receiver_cid != local_cid_) return;
-  if (!handshake_) {
-    // The responder's handshake is finished but the initiator resends message 3: it has not heard
-    // from us since. Our ESTABLISHED retransmission answers it; hurry it up.
-    if (!initiator_ && send_established_ && !ours_acked_) established_due_ = true;
-    return;
+  if (!driver_) return;
+  if (*type == wire::PacketType::Handshake && protection_ && !initiator_ && send_established_ && !ours_acked_) {
+    // The XX initiator resends message 3: it has not heard from us since. Hurry ESTABLISHED up.
+    established_due_ = true;
   }
-  const auto ec = handshake_->handle_handshake_packet(*packet);
-  if (ec == errc::peer_key_mismatch || ec == errc::peer_key_missing) {
+  if (auto ec = driver_->handle_packet(now, from, datagram)) {
     fail(ec);
     return;
   }
-  if (ec) return;  // forged, duplicate or out of order: ignore
-  last_received_ = now;
-  address_validated_ = true;  // an authenticated reply at this address
-  if (!handshake_->last_flight().empty() && handshake_->initiator()) {
-    send_flight_ = true;  // message 3
-    retransmits_ = 0;
-    next_retransmit_ = now + config_.initial_retransmit;
+  initiator_ = driver_->initiator();
+  if (driver_->heard_authenticated_reply()) {
+    address_validated_ = true;  // an authenticated reply at this address
+    last_received_ = now;
   }
-  send_initiation_ = false;
-  if (handshake_->is_complete()) complete_handshake(now);
-}
-
-void SecureSession::on_cookie_reply(Instant now, std::span<const std::uint8_t> datagram) {
-  if (!handshake_ || !initiator_ || protection_) return;
-  auto reply = wire::decode_cookie_reply(datagram);
-  if (!reply) return;
-  if (!handshake_->handle_cookie_reply(now, *reply)) {
-    send_initiation_ = true;  // resend at once, now with mac2
-  }
+  if (!protection_ && driver_->is_complete()) complete_handshake(now);
 }
 
 void SecureSession::complete_handshake(Instant now) {
-  auto outcome = handshake_->finish();
+  auto outcome = driver_->take_outcome();
   if (!outcome) {
     fail(outcome.error());
     return;
   }
-  const bool keep_flight = handshake_->initiator() && !handshake_->last_flight().empty();
+  initiator_ = outcome->initiator;
   peer_cid_ = outcome->peer_cid;
   peer_identity_ = outcome->peer_identity;
   peer_payload_ = std::move(outcome->peer_payload);
@@ -200,9 +134,6 @@ void SecureSession::complete_handshake(Instant now) {
     return;
   }
   protection_.emplace(std::move(*protection));
-  // The responder keeps its Handshake only to resend message 2 if the Initiation is retransmitted;
-  // the XX initiator keeps it to resend message 3 until the peer shows it has the keys.
-  if (!keep_flight && handshake_->initiator()) handshake_.reset();
   state_ = SessionState::confirming;
   send_established_ = true;
   established_due_ = true;
@@ -241,10 +172,7 @@ void SecureSession::on_data_packet(Instant now, const SocketAddress& from,
   // non-replayed packets that are the newest we have seen.
   if (from != peer_ && newest) peer_ = from;
   // Any authenticated packet shows the peer completed the handshake: stop resending message 3.
-  if (handshake_ && handshake_->initiator()) {
-    handshake_.reset();
-    send_flight_ = false;
-  }
+  if (driver_) driver_->peer_has_keys();
 
   // Only ESTABLISHED and PING need an acknowledgement here: datagrams are unreliable by contract,
   // so acknowledging them would only double the packet count. (The transport acknowledges
@@ -291,7 +219,7 @@ void SecureSession::on_data_packet(Instant now, const SocketAddress& from,
   if (state_ == SessionState::confirming && peer_confirmed_ && ours_acked_) {
     state_ = SessionState::established;
     send_established_ = false;
-    handshake_.reset();
+    driver_.reset();
     events_.push_back({SessionEvent::Kind::established, {}, {}});
   }
 }
@@ -303,34 +231,18 @@ bool SecureSession::wants_data_packet() const {
   return state_ == SessionState::established && !outgoing_datagrams_.empty();
 }
 
-std::optional<Transmit> SecureSession::emit(std::span<std::uint8_t> out,
-                                            std::span<const std::uint8_t> bytes) {
-  if (bytes.size() > out.size() || !amplification_allows(bytes.size())) return std::nullopt;
-  std::copy(bytes.begin(), bytes.end(), out.begin());
-  if (!address_validated_) unvalidated_sent_ += bytes.size();
-  stats_.bytes_sent += bytes.size();
-  return Transmit{peer_, bytes.size()};
-}
-
 std::optional<Transmit> SecureSession::poll_transmit(Instant now, std::span<std::uint8_t> out) {
   if (state_ == SessionState::failed) return std::nullopt;
   if (state_ == SessionState::closed && !close_to_send_) return std::nullopt;
-  if (send_initiation_ && handshake_ && initiator_) {
-    const auto datagram = handshake_->initiation_datagram(now);
-    auto t = emit(out, datagram);
-    if (t) {
-      send_initiation_ = false;
+  if (driver_) {
+    if (auto size = driver_->poll_transmit(now, out)) {
+      // A flight the anti-amplification budget does not allow is not sent; the peer retries.
+      if (!amplification_allows(*size)) return std::nullopt;
+      if (!address_validated_) unvalidated_sent_ += *size;
+      stats_.bytes_sent += *size;
       last_sent_ = now;
+      return Transmit{peer_, *size};
     }
-    return t;
-  }
-  if (send_flight_ && handshake_ && !handshake_->last_flight().empty()) {
-    auto t = emit(out, handshake_->last_flight());
-    if (t) {
-      send_flight_ = false;
-      last_sent_ = now;
-    }
-    return t;
   }
   if (wants_data_packet()) return emit_data_packet(now, out);
   return std::nullopt;
@@ -420,18 +332,15 @@ std::optional<Transmit> SecureSession::emit_data_packet(Instant now, std::span<s
   return Transmit{peer_, size};
 }
 
-bool SecureSession::retransmission_pending() const {
-  const bool initiation = state_ == SessionState::handshaking && handshake_ && initiator_;
-  const bool message3 = handshake_ && handshake_->initiator() && protection_ &&
-                        !handshake_->last_flight().empty();
-  const bool established = send_established_ && !ours_acked_;
-  return initiation || message3 || established;
-}
+bool SecureSession::retransmission_pending() const { return send_established_ && !ours_acked_; }
 
 std::optional<Instant> SecureSession::poll_timeout() const {
   if (state_ == SessionState::closed || state_ == SessionState::failed) return std::nullopt;
   Instant t = last_received_ + config_.idle_timeout;
   if (state_ != SessionState::established) t = std::min(t, started_ + config_.handshake_timeout);
+  if (driver_) {
+    if (auto d = driver_->poll_timeout()) t = std::min(t, *d);
+  }
   if (retransmission_pending()) t = std::min(t, next_retransmit_);
   if (state_ == SessionState::established) {
     t = std::min(t, std::max(last_sent_, last_received_) + config_.keepalive_interval);
@@ -450,17 +359,16 @@ void SecureSession::handle_timeout(Instant now) {
     fail(errc::handshake_timeout);
     return;
   }
+  if (driver_) {
+    const int before = driver_->retransmits();
+    driver_->handle_timeout(now);
+    stats_.handshake_retransmits += static_cast<std::uint64_t>(driver_->retransmits() - before);
+  }
   if (retransmission_pending() && now >= next_retransmit_) {
-    // A responder never resends on its own timer, only when the Initiation comes again: that keeps
-    // it inside the anti-amplification budget and makes it no reflector.
-    if (state_ == SessionState::handshaking && handshake_ && initiator_) send_initiation_ = true;
-    if (handshake_ && handshake_->initiator() && protection_ && !handshake_->last_flight().empty()) {
-      send_flight_ = true;
-    }
-    if (send_established_ && !ours_acked_) established_due_ = true;
-    ++retransmits_;
+    established_due_ = true;
     ++stats_.handshake_retransmits;
-    next_retransmit_ = now + retransmit_interval();
+    ++retransmits_;
+    next_retransmit_ = now + retransmit_policy().interval(retransmits_);
   }
   if (state_ == SessionState::established &&
       now >= std::max(last_sent_, last_received_) + config_.keepalive_interval) {

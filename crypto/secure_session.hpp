@@ -29,6 +29,7 @@
 #include "common/time.hpp"
 #include "crypto/aead.hpp"
 #include "crypto/handshake.hpp"
+#include "crypto/handshake_driver.hpp"
 #include "crypto/packet_protection.hpp"
 #include "crypto/replay_window.hpp"
 #include "wire/packet.hpp"
@@ -109,16 +110,12 @@ class SecureSession {
  private:
   SecureSession(SessionConfig config, RandomSource& rng);
 
-  void on_initiation(Instant now, const SocketAddress& from, std::span<const std::uint8_t> datagram);
-  void on_handshake_packet(Instant now, std::span<const std::uint8_t> datagram);
-  void on_cookie_reply(Instant now, std::span<const std::uint8_t> datagram);
   void on_data_packet(Instant now, const SocketAddress& from, std::span<const std::uint8_t> datagram);
   void complete_handshake(Instant now);
   void fail(std::error_code ec);
   bool amplification_allows(std::size_t bytes) const;
-  std::optional<Transmit> emit(std::span<std::uint8_t> out, std::span<const std::uint8_t> bytes);
+  RetransmitPolicy retransmit_policy() const;
   std::optional<Transmit> emit_data_packet(Instant now, std::span<std::uint8_t> out);
-  Duration retransmit_interval() const;
   bool wants_data_packet() const;
   bool retransmission_pending() const;
 
@@ -132,15 +129,10 @@ class SecureSession {
   std::optional<wire::ConnectionId> peer_cid_;
   std::optional<PublicKey> peer_identity_;
   std::vector<std::uint8_t> peer_payload_;
-  std::unique_ptr<MacKeys> mac_keys_;
 
-  // Handshake phase.
-  std::optional<Handshake> handshake_;
+  // Handshake phase (kept until established: it answers retransmitted handshake packets).
+  std::optional<HandshakeDriver> driver_;
   Instant started_{};
-  bool send_initiation_ = false;
-  bool send_flight_ = false;
-  Instant next_retransmit_{};
-  int retransmits_ = 0;
 
   // Anti-amplification until the peer proves it receives at its address.
   bool address_validated_ = false;
@@ -149,6 +141,8 @@ class SecureSession {
 
   // After the handshake.
   std::optional<PacketProtection> protection_;
+  Instant next_retransmit_{};   // ESTABLISHED
+  int retransmits_ = 0;
   ReplayWindow replay_;
   std::uint64_t next_pn_ = 0;
   std::optional<std::uint64_t> largest_received_;

@@ -1,0 +1,91 @@
+// HandshakeDriver: runs one handshake to completion over an unreliable network, for either role.
+// It owns the Handshake while it is in progress and decides which handshake packet to send and
+// when: the Initiation (resent with backoff, and at once with mac2 after a CookieReply), the
+// responder's message 2 (resent only when the Initiation comes again: no amplification), and the
+// XX initiator's message 3 (resent until the peer shows it has the keys). It also implements the
+// simultaneous-open tie-break. SecureSession and transport::Connection both drive their handshake
+// through it, then take the outcome and run their own data phase.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+
+#include "common/address.hpp"
+#include "common/random.hpp"
+#include "common/result.hpp"
+#include "common/time.hpp"
+#include "crypto/cookie.hpp"
+#include "crypto/handshake.hpp"
+
+namespace srudp::crypto {
+
+struct RetransmitPolicy {
+  Duration initial = std::chrono::milliseconds(300);
+  Duration max = std::chrono::seconds(1);
+  Duration interval(int retransmits) const;  // initial * 2^retransmits, capped at max
+};
+
+class HandshakeDriver {
+ public:
+  static Result<HandshakeDriver> connect(const HandshakeConfig& config, const SocketAddress& peer,
+                                         Instant now, RandomSource& rng, RetransmitPolicy policy = {});
+  static Result<HandshakeDriver> accept(const HandshakeConfig& config, Handshake handshake,
+                                        const SocketAddress& peer, Instant now, RetransmitPolicy policy = {});
+
+  HandshakeDriver(HandshakeDriver&&) noexcept;
+  HandshakeDriver& operator=(HandshakeDriver&&) noexcept;
+  ~HandshakeDriver();
+
+  // Feed a long-header packet (Initiation, Handshake, CookieReply) from the peer's address.
+  // Returns an error only when the handshake failed for good (a wrong pinned key); anything
+  // forged, duplicated or malformed is ignored.
+  std::error_code handle_packet(Instant now, const SocketAddress& from, std::span<const std::uint8_t> datagram);
+
+  // The handshake packet due now, if any (copied into `out`); nullopt when nothing is due.
+  std::optional<std::size_t> poll_transmit(Instant now, std::span<std::uint8_t> out);
+  std::optional<Instant> poll_timeout() const;
+  void handle_timeout(Instant now);
+
+  // Complete: the outcome can be taken (once). The driver stays usable to answer retransmitted
+  // Initiations (responder) or to resend message 3 (XX initiator) until peer_has_keys().
+  bool is_complete() const;
+  Result<HandshakeOutcome> take_outcome();
+  // Call when an authenticated data packet arrives: the peer has the keys, stop resending.
+  void peer_has_keys();
+  // True once the peer authenticated a handshake message from us (its address is validated).
+  bool heard_authenticated_reply() const { return heard_reply_; }
+
+  bool initiator() const { return handshake_ ? handshake_->initiator() : initiator_; }
+  const wire::ConnectionId& local_cid() const { return local_cid_; }
+  std::optional<wire::ConnectionId> peer_cid() const { return peer_cid_; }
+  int retransmits() const { return total_retransmits_; }
+
+ private:
+  HandshakeDriver() = default;
+  void on_initiation(Instant now, std::span<const std::uint8_t> datagram);
+  std::error_code on_handshake_packet(Instant now, std::span<const std::uint8_t> datagram);
+  void on_cookie_reply(Instant now, std::span<const std::uint8_t> datagram);
+  void restart_timer(Instant now);
+
+  std::unique_ptr<HandshakeConfig> config_;
+  RandomSource* rng_ = nullptr;
+  RetransmitPolicy policy_;
+  SocketAddress peer_;
+  std::unique_ptr<MacKeys> mac_keys_;
+  std::optional<Handshake> handshake_;
+  bool initiator_ = true;
+  wire::ConnectionId local_cid_{};
+  std::optional<wire::ConnectionId> peer_cid_;
+  bool send_initiation_ = false;
+  bool send_flight_ = false;
+  bool outcome_taken_ = false;
+  bool heard_reply_ = false;
+  bool peer_has_keys_ = false;
+  Instant next_retransmit_{};
+  int retransmits_ = 0;
+  int total_retransmits_ = 0;
+};
+
+}  // namespace srudp::crypto

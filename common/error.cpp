@@ -37,6 +37,8 @@ class Category final : public std::error_category {
       case errc::connection_closed: return "connection closed";
       case errc::connection_timed_out: return "connection timed out";
       case errc::protocol_violation: return "peer violated the protocol";
+      case errc::flow_control_error: return "peer exceeded the advertised flow-control limit";
+      case errc::final_size_error: return "peer changed a stream's final size or sent past it";
       case errc::io_error: return "I/O error";
     }
     return "unknown srudp error";

@@ -49,7 +49,7 @@ std::size_t find_in(const std::vector<std::uint64_t>& words, bool value, std::si
   return q;
 }
 
-std::error_code violation() { return make_error_code(errc::protocol_violation); }
+
 
 }  // namespace
 
@@ -121,19 +121,19 @@ void ReceiveBuffer::ensure_capacity(std::uint64_t needed) {
 
 std::error_code ReceiveBuffer::check_final_size(std::uint64_t end, bool fin) const noexcept {
   if (final_size_) {
-    if (end > *final_size_) return violation();          // data past the end of the stream
-    if (fin && end != *final_size_) return violation();  // a second, different final size
+    if (end > *final_size_) return errc::final_size_error;          // data past the end of the stream
+    if (fin && end != *final_size_) return errc::final_size_error;  // a second, different final size
   } else if (fin && end < highest_received_) {
-    return violation();  // final size below data already received
+    return errc::final_size_error;  // final size below data already received
   }
   return {};
 }
 
 std::error_code ReceiveBuffer::insert(std::uint64_t offset, std::span<const std::uint8_t> data,
                                       bool fin) {
-  if (offset > kMaxStreamOffset || data.size() > kMaxStreamOffset - offset) return violation();
+  if (offset > kMaxStreamOffset || data.size() > kMaxStreamOffset - offset) return errc::flow_control_error;
   const std::uint64_t end = offset + data.size();
-  if (end > advertised_) return violation();  // flow control
+  if (end > advertised_) return errc::flow_control_error;
   if (const auto ec = check_final_size(end, fin)) return ec;
   if (fin) final_size_ = end;
   highest_received_ = std::max(highest_received_, end);
@@ -170,7 +170,7 @@ std::error_code ReceiveBuffer::insert(std::uint64_t offset, std::span<const std:
 }
 
 std::error_code ReceiveBuffer::on_reset(std::uint64_t final_size) {
-  if (final_size > kMaxStreamOffset || final_size > advertised_) return violation();
+  if (final_size > kMaxStreamOffset || final_size > advertised_) return errc::flow_control_error;
   if (const auto ec = check_final_size(final_size, true)) return ec;
   final_size_ = final_size;
   highest_received_ = final_size;

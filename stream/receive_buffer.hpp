@@ -61,7 +61,8 @@ class ReceiveBuffer {
   std::size_t allocated_bytes() const noexcept;
 
  private:
-  // Ring positions, relative to the read offset ("rel"), of a logical range [a, b) with b <= size.
+  // The ring position of byte read_offset_ + rel (rel <= ring size). Helpers below take such
+  // "rel" offsets and handle the wrap-around themselves.
   std::size_t position(std::uint64_t rel) const noexcept;
   // The first rel in [a, b) whose "received" bit equals `value`, or b.
   std::uint64_t find_bit(bool value, std::uint64_t a, std::uint64_t b) const noexcept;

@@ -110,13 +110,18 @@ void SendBuffer::on_acked(std::uint64_t offset, std::uint64_t length, bool fin) 
   const std::uint64_t end = clamped_end(offset, length, send_offset_);
   if (start >= end) return;
   lost_.erase(start, end);
-  acked_.insert(start, end);
-  const RangeSet::Range front = *acked_.first();
-  if (front.start <= acked_prefix_) {
-    acked_prefix_ = front.end;
-    acked_.erase(front.start, front.end);
-    release_acked_blocks();
+  if (start > acked_prefix_) {  // out of order: remember it until the gap before it closes
+    acked_.insert(start, end);
+    return;
   }
+  // In order (the common case): no interval to store, and the prefix absorbs the ranges it reaches.
+  acked_prefix_ = end;
+  while (const auto front = acked_.first()) {
+    if (front->start > acked_prefix_) break;
+    acked_prefix_ = std::max(acked_prefix_, front->end);
+    acked_.erase(front->start, front->end);
+  }
+  release_acked_blocks();
 }
 
 void SendBuffer::on_lost(std::uint64_t offset, std::uint64_t length, bool fin) {

@@ -36,6 +36,8 @@ enum class errc {
   connection_closed,
   connection_timed_out,
   protocol_violation,
+  flow_control_error,        // peer sent beyond the limit we advertised
+  final_size_error,          // peer changed a stream's final size or sent past it
   io_error,
 };
 

@@ -17,7 +17,8 @@ namespace srudp::stream {
 namespace {
 
 constexpr std::uint64_t kMax = (std::uint64_t{1} << 62) - 1;
-const std::error_code kViolation = make_error_code(errc::protocol_violation);
+const std::error_code kFlowControl = make_error_code(errc::flow_control_error);
+const std::error_code kFinalSize = make_error_code(errc::final_size_error);
 
 std::vector<std::uint8_t> text(const std::string& s) { return {s.begin(), s.end()}; }
 
@@ -75,9 +76,9 @@ TEST(ReceiveBufferTest, OverlapsKeepTheFirstCopy) {
 TEST(ReceiveBufferTest, OneBytePastTheWindowIsAFlowControlError) {
   ReceiveBuffer buffer(100);
   EXPECT_EQ(buffer.max_stream_data(), 100u);
-  EXPECT_EQ(buffer.insert(1, pattern(100), false), kViolation);
-  EXPECT_EQ(buffer.insert(100, pattern(1), false), kViolation);
-  EXPECT_EQ(buffer.insert(101, {}, false), kViolation);
+  EXPECT_EQ(buffer.insert(1, pattern(100), false), kFlowControl);
+  EXPECT_EQ(buffer.insert(100, pattern(1), false), kFlowControl);
+  EXPECT_EQ(buffer.insert(101, {}, false), kFlowControl);
   EXPECT_EQ(buffer.highest_received(), 0u);  // a refused frame changes nothing
   EXPECT_EQ(buffer.readable(), 0u);
   EXPECT_FALSE(buffer.insert(100, {}, false));
@@ -85,10 +86,10 @@ TEST(ReceiveBufferTest, OneBytePastTheWindowIsAFlowControlError) {
   EXPECT_EQ(buffer.readable(), 100u);
   std::vector<std::uint8_t> out(50);
   ASSERT_EQ(buffer.read(out), 50u);
-  EXPECT_EQ(buffer.insert(100, pattern(1), false), kViolation);  // no update sent yet
+  EXPECT_EQ(buffer.insert(100, pattern(1), false), kFlowControl);  // no update sent yet
   EXPECT_EQ(buffer.take_window_update(), 150u);
   EXPECT_FALSE(buffer.insert(100, pattern(50), false));
-  EXPECT_EQ(buffer.insert(150, pattern(1), false), kViolation);
+  EXPECT_EQ(buffer.insert(150, pattern(1), false), kFlowControl);
 }
 
 TEST(ReceiveBufferTest, WindowUpdatesAfterHalfTheWindowIsRead) {
@@ -119,14 +120,14 @@ TEST(ReceiveBufferTest, WindowUpdatesAfterHalfTheWindowIsRead) {
 TEST(ReceiveBufferTest, FinalSizeRules) {
   ReceiveBuffer buffer(1000);
   ASSERT_FALSE(buffer.insert(0, pattern(20), false));
-  EXPECT_EQ(buffer.insert(0, pattern(10), true), kViolation);  // below data already received
+  EXPECT_EQ(buffer.insert(0, pattern(10), true), kFinalSize);  // below data already received
   EXPECT_FALSE(buffer.final_size());
   ASSERT_FALSE(buffer.insert(20, pattern(10), true));
   EXPECT_EQ(buffer.final_size(), 30u);
-  EXPECT_EQ(buffer.insert(25, pattern(10), false), kViolation);  // data past the final size
-  EXPECT_EQ(buffer.insert(31, {}, false), kViolation);
-  EXPECT_EQ(buffer.insert(20, pattern(5), true), kViolation);  // a different final size
-  EXPECT_EQ(buffer.insert(30, pattern(1), true), kViolation);
+  EXPECT_EQ(buffer.insert(25, pattern(10), false), kFinalSize);  // data past the final size
+  EXPECT_EQ(buffer.insert(31, {}, false), kFinalSize);
+  EXPECT_EQ(buffer.insert(20, pattern(5), true), kFinalSize);  // a different final size
+  EXPECT_EQ(buffer.insert(30, pattern(1), true), kFinalSize);
   EXPECT_FALSE(buffer.insert(30, {}, true));      // the same final size again is fine
   EXPECT_FALSE(buffer.insert(20, pattern(10), true));
   EXPECT_FALSE(buffer.insert(5, pattern(10), false));  // data within it too
@@ -157,9 +158,9 @@ TEST(ReceiveBufferTest, EmptyStreamFinishesImmediately) {
 TEST(ReceiveBufferTest, OffsetsBeyondTwoToThe62AreRefused) {
   ReceiveBuffer buffer(std::numeric_limits<std::uint64_t>::max());
   EXPECT_EQ(buffer.max_stream_data(), kMax);
-  EXPECT_EQ(buffer.insert(kMax, pattern(1), false), kViolation);
-  EXPECT_EQ(buffer.insert(std::numeric_limits<std::uint64_t>::max(), {}, false), kViolation);
-  EXPECT_EQ(buffer.insert(kMax + 1, {}, true), kViolation);
+  EXPECT_EQ(buffer.insert(kMax, pattern(1), false), kFlowControl);
+  EXPECT_EQ(buffer.insert(std::numeric_limits<std::uint64_t>::max(), {}, false), kFlowControl);
+  EXPECT_EQ(buffer.insert(kMax + 1, {}, true), kFlowControl);
   EXPECT_FALSE(buffer.insert(kMax, {}, true));  // a final size of exactly 2^62-1 is legal
   EXPECT_EQ(buffer.final_size(), kMax);
   EXPECT_EQ(buffer.highest_received(), kMax);
@@ -199,7 +200,7 @@ TEST(ReceiveBufferTest, MemoryStaysBoundedUnderTinyDisjointSegments) {
   }
   EXPECT_LE(buffer.allocated_bytes(), kWindow + kWindow / 8);
   EXPECT_EQ(buffer.readable(), 0u);
-  EXPECT_EQ(buffer.insert(kWindow, pattern(1), false), kViolation);
+  EXPECT_EQ(buffer.insert(kWindow, pattern(1), false), kFlowControl);
   for (std::uint64_t offset = 0; offset < kWindow; offset += 2) {
     ASSERT_FALSE(buffer.insert(offset, std::span(data).subspan(offset, 1), false));
   }
@@ -222,18 +223,18 @@ TEST(ReceiveBufferTest, MemoryGrowsOnlyAsFarAsTheData) {
 TEST(ReceiveBufferTest, ResetChecksTheFinalSizeAndDropsData) {
   ReceiveBuffer buffer(1000);
   ASSERT_FALSE(buffer.insert(0, pattern(50), false));
-  EXPECT_EQ(buffer.on_reset(40), kViolation);    // below data received
-  EXPECT_EQ(buffer.on_reset(1001), kViolation);  // beyond the flow-control limit
+  EXPECT_EQ(buffer.on_reset(40), kFinalSize);    // below data received
+  EXPECT_EQ(buffer.on_reset(1001), kFlowControl);  // beyond the flow-control limit
   EXPECT_FALSE(buffer.is_reset());
   ASSERT_FALSE(buffer.on_reset(60));
   EXPECT_TRUE(buffer.is_reset());
   EXPECT_EQ(buffer.highest_received(), 60u);
   EXPECT_EQ(buffer.readable(), 0u);
   EXPECT_EQ(buffer.allocated_bytes(), 0u);
-  EXPECT_EQ(buffer.insert(50, pattern(20), false), kViolation);  // past the final size
+  EXPECT_EQ(buffer.insert(50, pattern(20), false), kFinalSize);  // past the final size
   EXPECT_FALSE(buffer.insert(50, pattern(10), true));           // consistent: dropped
   EXPECT_EQ(buffer.readable(), 0u);
-  EXPECT_EQ(buffer.on_reset(61), kViolation);
+  EXPECT_EQ(buffer.on_reset(61), kFinalSize);
   EXPECT_FALSE(buffer.take_window_update());
   EXPECT_FALSE(buffer.is_finished());
 }

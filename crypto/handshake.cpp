@@ -91,24 +91,23 @@ std::error_code Handshake::check_peer_identity() const {
   return {};
 }
 
-Result<Handshake> Handshake::initiate(const HandshakeConfig& config,
-                                      const wire::ConnectionId& local_cid, RandomSource& rng) {
+Result<Handshake> Handshake::start(const HandshakeConfig& config, const wire::ConnectionId& local_cid,
+                                   bool initiator, const wire::ConnectionId& initiator_cid, RandomSource& rng) {
   ensure_sodium_initialized();
   auto mode = config.mode();
   if (!mode) return mode.error();
   Handshake h;
-  h.initiator_ = true;
+  h.initiator_ = initiator;
   h.mode_ = *mode;
   h.version_ = config.version;
   h.local_cid_ = local_cid;
   h.pinned_peer_ = config.pinned_peer;
   h.payload_ = config.payload;
-  h.mac_keys_ = std::make_unique<MacKeys>(config.psk ? &*config.psk : nullptr);
 
-  const auto prologue = handshake_prologue(config.version, local_cid);
+  const auto prologue = handshake_prologue(config.version, initiator_cid);
   NoiseConfig nc;
   nc.pattern = pattern_for(*mode);
-  nc.initiator = true;
+  nc.initiator = initiator;
   nc.prologue = prologue;
   nc.local_static = config.identity ? &*config.identity : nullptr;
   nc.psk = config.psk ? &*config.psk : nullptr;
@@ -116,72 +115,61 @@ Result<Handshake> Handshake::initiate(const HandshakeConfig& config,
   auto state = HandshakeState::create(nc);
   if (!state) return state.error();
   h.noise_.emplace(std::move(*state));
+  return h;
+}
 
-  const auto payload = payload_message(*mode, true) == 1 ? h.encrypted_payload()
-                                                         : std::vector<std::uint8_t>{};
-  h.message1_.resize(kMaxNoiseMessage);
-  auto written = h.noise_->write_message(payload, h.message1_);
+std::error_code Handshake::write_flight(std::uint8_t message_index) {
+  std::vector<std::uint8_t> message(kMaxNoiseMessage);
+  auto written = noise_->write_message(encrypted_payload(), message);
   if (!written) return written.error();
-  h.message1_.resize(*written);
-  std::copy_n(h.message1_.begin(), h.initiation_id_.size(), h.initiation_id_.begin());
+  message.resize(*written);
+  wire::Handshake packet;
+  packet.version = version_;
+  packet.receiver_cid = *peer_cid_;
+  packet.sender_cid = local_cid_;
+  packet.message_index = message_index;
+  packet.noise_message = message;
+  flight_.resize(wire::kHandshakeFixedSize + 8 + message.size());
+  auto encoded = wire::encode_handshake(packet, flight_);
+  if (!encoded) return encoded.error();
+  flight_.resize(*encoded);
+  return {};
+}
+
+Result<Handshake> Handshake::initiate(const HandshakeConfig& config,
+                                      const wire::ConnectionId& local_cid, RandomSource& rng) {
+  auto h = start(config, local_cid, true, local_cid, rng);
+  if (!h) return h.error();
+  h->mac_keys_ = std::make_unique<MacKeys>(config.psk ? &*config.psk : nullptr);
+  const auto payload = payload_message(h->mode_, true) == 1 ? h->encrypted_payload()
+                                                            : std::vector<std::uint8_t>{};
+  h->message1_.resize(kMaxNoiseMessage);
+  auto written = h->noise_->write_message(payload, h->message1_);
+  if (!written) return written.error();
+  h->message1_.resize(*written);
+  std::copy_n(h->message1_.begin(), h->initiation_id_.size(), h->initiation_id_.begin());
   return h;
 }
 
 Result<Handshake> Handshake::respond(const HandshakeConfig& config,
                                      const wire::ConnectionId& local_cid,
                                      const wire::Initiation& initiation, RandomSource& rng) {
-  ensure_sodium_initialized();
-  auto mode = config.mode();
-  if (!mode) return mode.error();
   if (initiation.version != config.version) return errc::unsupported_version;
   if (initiation.noise_message.size() < 32) return errc::malformed;
-  Handshake h;
-  h.initiator_ = false;
-  h.mode_ = *mode;
-  h.version_ = config.version;
-  h.local_cid_ = local_cid;
-  h.peer_cid_ = initiation.sender_cid;
-  h.pinned_peer_ = config.pinned_peer;
-  h.payload_ = config.payload;
-  std::copy_n(initiation.noise_message.begin(), h.initiation_id_.size(), h.initiation_id_.begin());
-
-  const auto prologue = handshake_prologue(config.version, initiation.sender_cid);
-  NoiseConfig nc;
-  nc.pattern = pattern_for(*mode);
-  nc.initiator = false;
-  nc.prologue = prologue;
-  nc.local_static = config.identity ? &*config.identity : nullptr;
-  nc.psk = config.psk ? &*config.psk : nullptr;
-  nc.rng = &rng;
-  auto state = HandshakeState::create(nc);
-  if (!state) return state.error();
-  h.noise_.emplace(std::move(*state));
+  auto h = start(config, local_cid, false, initiation.sender_cid, rng);
+  if (!h) return h.error();
+  h->peer_cid_ = initiation.sender_cid;
+  std::copy_n(initiation.noise_message.begin(), h->initiation_id_.size(), h->initiation_id_.begin());
 
   std::vector<std::uint8_t> plaintext(kMaxNoiseMessage);
-  auto read = h.noise_->read_message(initiation.noise_message, plaintext);
+  auto read = h->noise_->read_message(initiation.noise_message, plaintext);
   if (!read) return read.error();  // wrong PSK, corrupted or forged: the caller drops silently
   plaintext.resize(*read);
-  if (payload_message(*mode, true) == 1) {
-    if (auto ec = h.read_peer_payload(plaintext)) return ec;
-    if (*h.peer_cid_ != initiation.sender_cid) return errc::protocol_violation;
+  if (payload_message(h->mode_, true) == 1) {
+    if (auto ec = h->read_peer_payload(plaintext)) return ec;
   }
-
-  // Message 2.
-  std::vector<std::uint8_t> message(kMaxNoiseMessage);
-  auto written = h.noise_->write_message(h.encrypted_payload(), message);
-  if (!written) return written.error();
-  message.resize(*written);
-  wire::Handshake packet;
-  packet.version = h.version_;
-  packet.receiver_cid = initiation.sender_cid;
-  packet.sender_cid = local_cid;
-  packet.message_index = 2;
-  packet.noise_message = message;
-  h.flight_.resize(wire::kHandshakeFixedSize + 8 + message.size());
-  auto encoded = wire::encode_handshake(packet, h.flight_);
-  if (!encoded) return encoded.error();
-  h.flight_.resize(*encoded);
-  // In the two-message pattern the responder is done; pinning cannot apply (no identities).
+  // Message 2. In the two-message pattern the responder is done; pinning cannot apply there.
+  if (auto ec = h->write_flight(2)) return ec;
   return h;
 }
 
@@ -239,26 +227,10 @@ std::error_code Handshake::handle_handshake_packet(const wire::Handshake& packet
     return ec;
   }
   if (initiator_ && message_count(mode_) == 3) {
-    std::vector<std::uint8_t> message(kMaxNoiseMessage);
-    auto written = noise_->write_message(encrypted_payload(), message);
-    if (!written) {
+    if (auto ec = write_flight(3)) {
       failed_ = true;
-      return written.error();
+      return ec;
     }
-    message.resize(*written);
-    wire::Handshake out;
-    out.version = version_;
-    out.receiver_cid = *peer_cid_;
-    out.sender_cid = local_cid_;
-    out.message_index = 3;
-    out.noise_message = message;
-    flight_.resize(wire::kHandshakeFixedSize + 8 + message.size());
-    auto encoded = wire::encode_handshake(out, flight_);
-    if (!encoded) {
-      failed_ = true;
-      return encoded.error();
-    }
-    flight_.resize(*encoded);
   } else if (initiator_) {
     flight_.clear();
   }

@@ -95,6 +95,9 @@ class Handshake {
 
  private:
   Handshake() = default;
+  static Result<Handshake> start(const HandshakeConfig& config, const wire::ConnectionId& local_cid,
+                                 bool initiator, const wire::ConnectionId& initiator_cid, RandomSource& rng);
+  std::error_code write_flight(std::uint8_t message_index);  // Noise message 2 or 3 as a packet
   std::error_code check_peer_identity() const;
   std::error_code read_peer_payload(std::span<const std::uint8_t> plaintext);
   std::vector<std::uint8_t> encrypted_payload() const;

@@ -254,9 +254,21 @@ TEST(SecureSession, ReflectedAndReplayedPacketsAreIgnored) {
       t.net.inject(t.net.internet(), copy, std::chrono::microseconds(i));
     }
   }
-  // Reflect A's packets back to A as if they came from B.
-  for (const auto& d : captured) t.net.inject(t.net.internet(), sim::Datagram{kB, kA, d.bytes});
+  // Reflect A's packets back to A as if they came from B, data packets also re-addressed to A's
+  // own connection id so they reach decryption: keys differ per direction, so they cannot open.
+  std::uint64_t reflected_data = 0;
+  for (const auto& d : captured) {
+    auto bytes = d.bytes;
+    if (wire::peek_packet_type(bytes) && *wire::peek_packet_type(bytes) == wire::PacketType::Data) {
+      const auto& cid = t.a.session->local_cid();
+      std::copy(cid.begin(), cid.end(), bytes.begin() + 1);
+      ++reflected_data;
+    }
+    t.net.inject(t.net.internet(), sim::Datagram{kB, kA, bytes});
+  }
   ASSERT_TRUE(t.net.run_for(std::chrono::seconds(2)));
+  ASSERT_GT(reflected_data, 0u);
+  EXPECT_GE(t.a.session->stats().dropped_unauthenticated + t.a.session->stats().dropped_replayed, reflected_data);
   EXPECT_EQ(entry->record.datagrams.size(), 1u);                 // no duplicate delivery
   EXPECT_EQ(t.b.responder.counters().accepted, accepted_before);  // no new session
   EXPECT_EQ(t.b.sessions.size(), 1u);

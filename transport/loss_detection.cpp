@@ -7,7 +7,9 @@ namespace srudp::transport {
 LossDetection::LossDetection(LossDetectionConfig config, std::uint64_t first_packet_number)
     : config_(config), sent_(first_packet_number) {
   config_.packet_threshold = std::max<std::uint64_t>(config_.packet_threshold, 1);
+  config_.max_packet_threshold = std::max(config_.max_packet_threshold, config_.packet_threshold);
   config_.max_pto = std::max(config_.max_pto, RttEstimator::kGranularity);
+  packet_threshold_ = config_.packet_threshold;
 }
 
 std::error_code LossDetection::on_packet_sent(SentPacket packet, const RttEstimator& rtt) {
@@ -28,14 +30,19 @@ Result<AckOutcome> LossDetection::on_ack_received(const wire::Ack& ack, Instant 
   AckOutcome outcome;
   outcome.acked = std::move(acked->newly_acked);
   outcome.rtt_sample = acked->rtt_sample;
+  // Numbers we no longer track because we declared them lost are no violation: the peer did
+  // receive them, late. SentPackets ignores them; here they teach us the path's reordering.
+  if (config_.adaptive_reordering) outcome.spurious_losses = find_spurious_losses(ack, now);
   // A duplicate or stale ACK acknowledges nothing new: it says nothing about loss and must not
-  // reset the backoff (RFC 9002 appendix A.7).
+  // reset the backoff (RFC 9002 appendix A.7). (A late ACK of spurious losses only widened the
+  // thresholds: the loss timer, if armed, re-evaluates with them when it fires.)
   if (outcome.acked.empty()) return outcome;
 
   if (outcome.rtt_sample) {
     rtt.update(*outcome.rtt_sample, acked->ack_delay, now, handshake_confirmed_);
     if (!first_rtt_sample_) first_rtt_sample_ = now;
   }
+  decay_reordering_tolerance(now, rtt);
 
   auto losses = detect_lost_packets(now, rtt);
   outcome.lost = std::move(losses.lost);
@@ -96,16 +103,77 @@ Duration LossDetection::persistent_congestion_period(const RttEstimator& rtt) {
   return rtt.pto_base(rtt.max_ack_delay()) * kPersistentCongestionThreshold;
 }
 
+Duration LossDetection::loss_delay(const RttEstimator& rtt) const {
+  return std::max(std::max(rtt.latest(), rtt.smoothed()) * time_threshold_num_ / kTimeThresholdDen,
+                  RttEstimator::kGranularity);
+}
+
+std::vector<std::uint64_t> LossDetection::find_spurious_losses(const wire::Ack& ack, Instant now) {
+  std::vector<std::uint64_t> spurious;
+  if (declared_lost_.empty()) return spurious;
+  const auto by_number = [](const DeclaredLoss& d, std::uint64_t pn) {
+    return d.packet_number < pn;
+  };
+  std::uint64_t distance = 0;
+  // Ranges are descending (validated); walking them backwards yields ascending numbers. Each
+  // range costs one binary search, plus one step per remembered loss it covers.
+  for (auto r = ack.ranges.rbegin(); r != ack.ranges.rend(); ++r) {
+    if (r->largest < declared_lost_.front().packet_number) continue;
+    if (r->smallest > declared_lost_.back().packet_number) break;
+    auto it = std::lower_bound(declared_lost_.begin(), declared_lost_.end(), r->smallest, by_number);
+    for (; it != declared_lost_.end() && it->packet_number <= r->largest; ++it) {
+      spurious.push_back(it->packet_number);
+      // The ACK that made us declare it lost acknowledged largest_acked without it: the peer
+      // received at least that many newer packets first.
+      if (it->largest_acked > it->packet_number) {
+        distance = std::max(distance, it->largest_acked - it->packet_number);
+      }
+    }
+  }
+  if (spurious.empty()) return spurious;
+
+  // Each is reported once: an ACK frame keeps repeating its ranges.
+  std::erase_if(declared_lost_, [&](const DeclaredLoss& d) {
+    return std::binary_search(spurious.begin(), spurious.end(), d.packet_number);
+  });
+  spurious_loss_count_ += spurious.size();
+  // Tolerate this depth from now on: the packet threshold is one more than the distance seen;
+  // the time threshold's margin over one RTT doubles per event, 1/8 up to 16/8.
+  const std::uint64_t wanted = distance < config_.max_packet_threshold ? distance + 1
+                                                                      : config_.max_packet_threshold;
+  packet_threshold_ = std::max(packet_threshold_, wanted);
+  time_threshold_num_ = std::min(kTimeThresholdDen + 2 * (time_threshold_num_ - kTimeThresholdDen),
+                                 kMaxTimeThresholdNum);
+  last_reordering_change_ = now;
+  return spurious;
+}
+
+void LossDetection::decay_reordering_tolerance(Instant now, const RttEstimator& rtt) {
+  if (!last_reordering_change_) return;
+  if (now - *last_reordering_change_ < kReorderingDecayRtts * rtt.smoothed()) return;
+  // One burst of reordering must not slow loss detection down forever: halve the excess.
+  packet_threshold_ = config_.packet_threshold + (packet_threshold_ - config_.packet_threshold) / 2;
+  time_threshold_num_ =
+      kTimeThresholdDen + std::max<std::int64_t>((time_threshold_num_ - kTimeThresholdDen) / 2,
+                                                 kTimeThresholdNum - kTimeThresholdDen);
+  const bool at_defaults =
+      packet_threshold_ == config_.packet_threshold && time_threshold_num_ == kTimeThresholdNum;
+  if (at_defaults) {
+    last_reordering_change_.reset();
+  } else {
+    last_reordering_change_ = now;
+  }
+}
+
 LossDetection::DetectedLosses LossDetection::detect_lost_packets(Instant now, RttEstimator& rtt) {
   DetectedLosses result;
   loss_time_.reset();
   const auto largest_acked = sent_.largest_acked();
   if (!largest_acked) return result;
 
-  // loss_delay = 9/8 * max(latest_rtt, smoothed_rtt), at least the timer granularity.
-  const Duration loss_delay =
-      std::max(std::max(rtt.latest(), rtt.smoothed()) * kTimeThresholdNum / kTimeThresholdDen,
-               RttEstimator::kGranularity);
+  // loss_delay = 9/8 (or more, adapted) * max(latest_rtt, smoothed_rtt), at least the timer
+  // granularity.
+  const Duration loss_delay = this->loss_delay(rtt);
   const Instant lost_send_time = now - loss_delay;
   const Duration congestion_period = persistent_congestion_period(rtt);
 
@@ -128,7 +196,7 @@ LossDetection::DetectedLosses LossDetection::detect_lost_packets(Instant now, Rt
     previous_pn = p.packet_number;
 
     const bool lost = p.time_sent <= lost_send_time ||
-                      *largest_acked - p.packet_number >= config_.packet_threshold;
+                      *largest_acked - p.packet_number >= packet_threshold_;
     if (!lost) {
       const Instant when = p.time_sent + loss_delay;
       loss_time_ = loss_time_ ? std::min(*loss_time_, when) : when;
@@ -149,8 +217,27 @@ LossDetection::DetectedLosses LossDetection::detect_lost_packets(Instant now, Rt
   for (const std::uint64_t pn : lost_pns) {
     if (auto p = sent_.remove(pn)) result.lost.push_back(std::move(*p));
   }
+  if (config_.adaptive_reordering) remember_declared_losses(lost_pns, *largest_acked);
   if (result.persistent_congestion) rtt.on_persistent_congestion();
   return result;
+}
+
+void LossDetection::remember_declared_losses(const std::vector<std::uint64_t>& lost_pns,
+                                             std::uint64_t largest_acked) {
+  for (const std::uint64_t pn : lost_pns) {
+    // The lost packets of one call are a prefix of the outstanding ones (both rules are monotone
+    // in the number), so numbers arrive ascending; inserting in place keeps that regardless.
+    if (declared_lost_.empty() || declared_lost_.back().packet_number < pn) {
+      declared_lost_.push_back({pn, largest_acked});
+    } else {
+      const auto at = std::lower_bound(
+          declared_lost_.begin(), declared_lost_.end(), pn,
+          [](const DeclaredLoss& d, std::uint64_t n) { return d.packet_number < n; });
+      if (at != declared_lost_.end() && at->packet_number == pn) continue;
+      declared_lost_.insert(at, {pn, largest_acked});
+    }
+    if (declared_lost_.size() > kMaxRememberedLosses) declared_lost_.pop_front();
+  }
 }
 
 void LossDetection::set_timer(Instant now, const RttEstimator& rtt) {

@@ -397,5 +397,233 @@ TEST(LossDetectionServer, NoTimerWithNothingInFlight) {
   EXPECT_FALSE(ld.timeout().has_value());
 }
 
+
+// Adaptive reordering tolerance. Every RTT sample below is exactly 50 ms.
+class ReorderingTest : public LossDetectionTest {
+ protected:
+  // One reordering event one packet deeper than the current threshold tolerates: threshold + 1
+  // packets sent at `now`; the newest is acknowledged first, which declares the oldest lost; then
+  // all are acknowledged, the "lost" one included. Returns that second ACK's outcome.
+  AckOutcome reorder_event(Instant now) {
+    const std::uint64_t depth = ld_.packet_threshold();
+    const std::uint64_t first = send(now);
+    for (std::uint64_t i = 0; i < depth; ++i) send(now);
+    const std::uint64_t last = first + depth;
+    auto out = ack({{last, last}}, now + 50ms);
+    EXPECT_EQ(numbers(out.lost), (std::vector<std::uint64_t>{first}));
+    EXPECT_TRUE(out.spurious_losses.empty());
+    return ack({{first, last}}, now + 51ms);
+  }
+};
+
+TEST_F(ReorderingTest, SpuriousLossRaisesThePacketThresholdToTheDistanceSeen) {
+  for (int i = 0; i < 10; ++i) send(t0 + i * 1ms);
+  // 5 acknowledged first: 0, 1 and 2 are three or more behind and declared lost.
+  auto out = ack({{5, 5}}, t0 + 50ms);
+  EXPECT_EQ(numbers(out.lost), (std::vector<std::uint64_t>{0, 1, 2}));
+  EXPECT_TRUE(out.spurious_losses.empty());
+  EXPECT_EQ(ld_.packet_threshold(), 3u);
+
+  // They arrive after all: a late ACK is no violation, and it reveals 5 packets of reordering.
+  out = ack({{0, 5}}, t0 + 52ms);
+  EXPECT_EQ(numbers(out.acked), (std::vector<std::uint64_t>{3, 4}));
+  EXPECT_EQ(out.spurious_losses, (std::vector<std::uint64_t>{0, 1, 2}));
+  EXPECT_EQ(ld_.spurious_loss_count(), 3u);
+  EXPECT_EQ(ld_.packet_threshold(), 6u);
+  EXPECT_EQ(ld_.time_threshold_num(), 10);  // 9/8 -> 10/8 RTT
+
+  // The peer repeats its ranges: each spurious loss is reported once.
+  out = ack({{0, 5}}, t0 + 53ms);
+  EXPECT_TRUE(out.spurious_losses.empty());
+  EXPECT_EQ(ld_.spurious_loss_count(), 3u);
+
+  // Reordering by 3 (which the default threshold would call a loss) no longer is one.
+  out = ack({{9, 9}}, t0 + 59ms);
+  EXPECT_TRUE(out.lost.empty());
+  EXPECT_EQ(ld_.sent_packets().outstanding().size(), 3u);  // 6, 7, 8 wait
+  out = ack({{6, 9}}, t0 + 60ms);
+  EXPECT_EQ(numbers(out.acked), (std::vector<std::uint64_t>{6, 7, 8}));
+  EXPECT_TRUE(out.lost.empty());
+}
+
+TEST_F(ReorderingTest, ReorderingOfTheLearnedDepthPassesAndDeeperStillCountsAsLoss) {
+  auto out = reorder_event(t0);  // threshold 3 -> 4
+  EXPECT_EQ(out.spurious_losses.size(), 1u);
+  out = reorder_event(t0 + 100ms);  // 4 -> 5
+  EXPECT_EQ(out.spurious_losses.size(), 1u);
+  ASSERT_EQ(ld_.packet_threshold(), 5u);
+
+  const Instant t = t0 + 200ms;
+  const std::uint64_t first = send(t);
+  for (int i = 0; i < 6; ++i) send(t);
+  // 4 behind the acknowledged one: within the learned depth, not lost.
+  out = ack({{first + 4, first + 4}}, t + 50ms);
+  EXPECT_TRUE(out.lost.empty());
+  // 5 behind: a real loss, still detected by the (larger) packet threshold.
+  out = ack({{first + 5, first + 5}}, t + 50ms);
+  EXPECT_EQ(numbers(out.lost), (std::vector<std::uint64_t>{first}));
+  // And it does not come back: nothing spurious, thresholds unchanged.
+  out = ack({{first + 1, first + 6}}, t + 60ms);
+  EXPECT_TRUE(out.spurious_losses.empty());
+  EXPECT_EQ(ld_.packet_threshold(), 5u);
+}
+
+TEST_F(ReorderingTest, PacketThresholdIsCapped) {
+  ld_ = LossDetection(LossDetectionConfig{.max_packet_threshold = 8, .peer_validated_address = true});
+  ld_.on_handshake_confirmed(t0, rtt_);
+  for (int i = 0; i < 30; ++i) send(t0);
+  auto out = ack({{29, 29}}, t0 + 50ms);
+  EXPECT_EQ(out.lost.size(), 27u);  // 0..26
+  out = ack({{0, 29}}, t0 + 51ms);
+  EXPECT_EQ(out.spurious_losses.size(), 27u);
+  EXPECT_EQ(ld_.packet_threshold(), 8u);  // not 30: deeper reordering is the time rule's job
+}
+
+TEST_F(ReorderingTest, TimeThresholdWidensToThreeRttsAndDecays) {
+  EXPECT_EQ(ld_.time_threshold_num(), 9);
+  Instant t = t0;
+  for (const std::int64_t expected : {10, 12, 16, 24, 24}) {
+    reorder_event(t);
+    EXPECT_EQ(ld_.time_threshold_num(), expected);
+    t += 100ms;
+  }
+  EXPECT_EQ(ld_.packet_threshold(), 8u);
+  EXPECT_EQ(ld_.loss_delay(rtt_), 150ms);  // 3 x 50 ms
+  const Instant last_event = t - 100ms + 51ms;
+
+  // Quiet, in-order traffic afterwards, one packet per 50 ms RTT.
+  auto quiet_until = [&](Instant until) {
+    for (; t + 50ms <= until; t += 50ms) {
+      const std::uint64_t pn = send(t);
+      EXPECT_TRUE(ack({{pn, pn}}, t + 50ms).lost.empty());
+    }
+  };
+  const Duration decay_period = LossDetection::kReorderingDecayRtts * 50ms;
+  quiet_until(last_event + decay_period - 1ms);
+  EXPECT_EQ(ld_.time_threshold_num(), 24);
+  EXPECT_EQ(ld_.packet_threshold(), 8u);
+  quiet_until(last_event + decay_period + 49ms);  // long enough without a spurious loss: halved
+  EXPECT_EQ(ld_.time_threshold_num(), 16);
+  EXPECT_EQ(ld_.packet_threshold(), 5u);
+  quiet_until(last_event + 2 * decay_period + 49ms);
+  EXPECT_EQ(ld_.time_threshold_num(), 12);
+  EXPECT_EQ(ld_.packet_threshold(), 4u);
+  quiet_until(last_event + 4 * decay_period + 49ms);  // back to the RFC 9002 defaults, and staying
+  EXPECT_EQ(ld_.time_threshold_num(), 9);
+  EXPECT_EQ(ld_.packet_threshold(), 3u);
+  EXPECT_EQ(ld_.loss_delay(rtt_), 56250us);
+
+  // A new spurious loss widens again.
+  reorder_event(t);
+  EXPECT_EQ(ld_.time_threshold_num(), 10);
+  EXPECT_EQ(ld_.packet_threshold(), 4u);
+}
+
+TEST_F(ReorderingTest, RealLossIsFoundByTheWidenedTimeThreshold) {
+  reorder_event(t0);
+  reorder_event(t0 + 100ms);
+  ASSERT_EQ(ld_.time_threshold_num(), 12);
+  ASSERT_EQ(ld_.packet_threshold(), 5u);
+
+  const Instant t = t0 + 200ms;
+  const std::uint64_t a = send(t);
+  send(t + 1ms);
+  const std::uint64_t c = send(t + 2ms);
+  auto out = ack({{c, c}}, t + 52ms);
+  EXPECT_TRUE(out.lost.empty());  // 2 behind: below the packet threshold
+  // 12/8 x 50 ms = 75 ms after it was sent, not 56.25 ms.
+  ASSERT_TRUE(ld_.timeout().has_value());
+  EXPECT_EQ(*ld_.timeout(), t + 75ms);
+  EXPECT_EQ(fire(t + 74ms).action, TimeoutOutcome::Action::none);
+  auto timeout = fire(t + 75ms);
+  EXPECT_EQ(timeout.action, TimeoutOutcome::Action::packets_lost);
+  EXPECT_EQ(numbers(timeout.lost), (std::vector<std::uint64_t>{a}));
+  // A time-threshold loss that turns out spurious widens the time threshold, not the count.
+  out = ack({{a, c}}, t + 80ms);
+  EXPECT_EQ(out.spurious_losses, (std::vector<std::uint64_t>{a}));
+  EXPECT_EQ(ld_.time_threshold_num(), 16);  // 12/8 -> 16/8
+  EXPECT_EQ(ld_.packet_threshold(), 5u);
+}
+
+TEST_F(ReorderingTest, TailLossIsStillRecoveredByThePto) {
+  for (int i = 0; i < 4; ++i) reorder_event(t0 + i * 100ms);
+  ASSERT_EQ(ld_.time_threshold_num(), 24);
+
+  const Instant t = t0 + 400ms;
+  std::uint64_t last = 0;
+  for (int i = 0; i < 5; ++i) last = send(t + i * 1ms);
+  auto out = ack({{last - 4, last - 1}}, t + 53ms);
+  EXPECT_TRUE(out.lost.empty());
+  const Instant pto_at = *ld_.timeout();
+  EXPECT_EQ(pto_at, t + 4ms + ld_.pto_period(rtt_));
+  auto probe = fire(pto_at);
+  ASSERT_EQ(probe.action, TimeoutOutcome::Action::send_probes);
+  const std::uint64_t probe_pn = send(pto_at);
+  // The probe's ACK: the tail was sent a PTO period plus an RTT ago, more than the widened
+  // threshold of 3 RTTs (150 ms), so it is found lost at once.
+  EXPECT_GT(pto_at + 50ms - (t + 4ms), ld_.loss_delay(rtt_));
+  out = ack({{probe_pn, probe_pn}, {last - 4, last - 1}}, pto_at + 50ms);
+  EXPECT_EQ(numbers(out.lost), (std::vector<std::uint64_t>{last}));
+  EXPECT_TRUE(out.spurious_losses.empty());
+}
+
+TEST_F(ReorderingTest, LateAckOfOnlyLostPacketsIsValidButNoNewAcknowledgement) {
+  for (int i = 0; i < 5; ++i) send(t0);
+  auto out = ack({{3, 4}}, t0 + 50ms);
+  EXPECT_EQ(numbers(out.lost), (std::vector<std::uint64_t>{0, 1}));
+  fire(*ld_.timeout());  // 2 goes by the time rule
+  ASSERT_EQ(ld_.sent_packets().outstanding().size(), 0u);
+  send(t0 + 100ms);  // 5, then a PTO
+  fire(*ld_.timeout());
+  ASSERT_EQ(ld_.pto_count(), 1u);
+
+  out = ack({{0, 4}}, t0 + 200ms);
+  EXPECT_TRUE(out.acked.empty());
+  EXPECT_FALSE(out.rtt_sample.has_value());
+  EXPECT_EQ(out.spurious_losses, (std::vector<std::uint64_t>{0, 1, 2}));
+  EXPECT_EQ(ld_.packet_threshold(), 5u);  // 0 was declared lost when 4 was acknowledged
+  EXPECT_EQ(ld_.pto_count(), 1u);        // nothing new acknowledged: the backoff stays
+}
+
+TEST_F(ReorderingTest, NeverSentAndSkippedNumbersAreStillViolations) {
+  // Enough packets for a deliberate skip (one every 128..256 numbers).
+  for (int i = 0; i < 300; ++i) send(t0 + i * 10us);
+  ASSERT_FALSE(ld_.sent_packets().skipped().empty());
+  const std::uint64_t skipped = ld_.sent_packets().skipped().front();
+  const std::uint64_t largest = *ld_.sent_packets().largest_sent();
+  auto out = ack({{largest, largest}}, t0 + 50ms);
+  ASSERT_EQ(out.lost.size(), 297u);  // 0..largest-3 minus the skipped number
+
+  const auto violation = make_error_code(errc::protocol_violation);
+  // Covers a declared-lost number and the skipped one: the whole ACK is refused, nothing learned.
+  auto r = ld_.on_ack_received(ack_of({{skipped - 1, skipped + 1}}), t0 + 60ms, rtt_);
+  EXPECT_EQ(r.error(), violation);
+  r = ld_.on_ack_received(ack_of({{largest + 1, largest + 1}, {skipped + 1, skipped + 1}}), t0 + 60ms, rtt_);
+  EXPECT_EQ(r.error(), violation);
+  EXPECT_EQ(ld_.spurious_loss_count(), 0u);
+  EXPECT_EQ(ld_.packet_threshold(), 3u);
+  EXPECT_EQ(ld_.time_threshold_num(), 9);
+
+  // The same declared-lost numbers, acknowledged without the lie, are simply late.
+  out = ack({{skipped + 1, skipped + 1}, {skipped - 1, skipped - 1}}, t0 + 70ms);
+  EXPECT_EQ(out.spurious_losses, (std::vector<std::uint64_t>{skipped - 1, skipped + 1}));
+  // Only the last 256 declared losses are remembered: a late ACK of an older one is accepted
+  // but teaches nothing (memory stays bounded).
+  out = ack({{0, 0}}, t0 + 80ms);
+  EXPECT_TRUE(out.spurious_losses.empty());
+  EXPECT_EQ(ld_.spurious_loss_count(), 2u);
+}
+
+TEST_F(ReorderingTest, FixedThresholdsWhenAdaptationIsOff) {
+  ld_ = LossDetection(LossDetectionConfig{.adaptive_reordering = false, .peer_validated_address = true});
+  ld_.on_handshake_confirmed(t0, rtt_);
+  for (int i = 0; i < 5; ++i) send(t0);
+  EXPECT_EQ(ack({{4, 4}}, t0 + 50ms).lost.size(), 2u);
+  auto out = ack({{0, 4}}, t0 + 51ms);
+  EXPECT_TRUE(out.spurious_losses.empty());
+  EXPECT_EQ(ld_.packet_threshold(), 3u);
+  EXPECT_EQ(ld_.time_threshold_num(), 9);
+}
+
 }  // namespace
 }  // namespace srudp::transport

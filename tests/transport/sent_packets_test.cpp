@@ -359,6 +359,23 @@ TEST(SentPackets, RemoveReleasesOnePacket) {
   EXPECT_EQ(sp.outstanding().size(), 1u);
 }
 
+TEST(SentPackets, LateAckOfRemovedNumbersIsAcceptedAndIgnored) {
+  // Numbers declared lost (removed) may still be acknowledged when the path reordered them: that
+  // is no violation, and they are not acknowledged twice.
+  SeededRandom rng(1);
+  SentPackets sp;
+  for (int i = 0; i < 5; ++i) send(sp, rng, t0);
+  ASSERT_TRUE(sp.remove(1).has_value());
+  auto r = sp.on_ack_received(ack_of({{0, 4}}), t0 + 10ms);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(numbers(r->newly_acked), (std::vector<std::uint64_t>{0, 2, 3, 4}));
+  r = sp.on_ack_received(ack_of({{1, 1}}), t0 + 20ms);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->newly_acked.empty());
+  EXPECT_FALSE(r->rtt_sample.has_value());
+  EXPECT_EQ(sp.largest_acked(), 4u);
+}
+
 TEST(SentPackets, AckOnlyPacketsNeverAcknowledgedStayBounded) {
   SeededRandom rng(1);
   SentPackets sp;

@@ -1,0 +1,322 @@
+// transport::Connection against a hostile peer that holds the keys: a hand-driven initiator built
+// from HandshakeDriver and PacketProtection that sends whatever frames and packet numbers it likes
+// (optimistic ACKs, ACKs of packets never sent, packet-number jumps, huge offsets, unknown frames).
+// No simulator: datagrams are handed over directly and time is advanced by hand.
+#include "transport/connection.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <optional>
+#include <vector>
+
+#include "crypto/handshake_driver.hpp"
+#include "crypto/handshake_responder.hpp"
+#include "wire/buffer.hpp"
+#include "wire/frame.hpp"
+#include "wire/packet.hpp"
+
+namespace srudp::transport {
+namespace {
+
+using std::chrono::milliseconds;
+
+const SocketAddress kClient = SocketAddress::v4(198, 51, 100, 1, 4000);
+const SocketAddress kServer = SocketAddress::v4(203, 0, 113, 2, 5000);
+
+crypto::PresharedKey test_psk() {
+  std::array<std::uint8_t, 32> b{};
+  b.fill(42);
+  return crypto::PresharedKey(std::span<const std::uint8_t, 32>(b));
+}
+
+ConnectionConfig server_config() {
+  ConnectionConfig c;
+  c.handshake.psk = test_psk();
+  return c;
+}
+
+// The hostile client: it completes a genuine handshake, then crafts packets by hand.
+struct RawPeer {
+  explicit RawPeer(std::uint64_t seed) : rng(seed) {}
+
+  SeededRandom rng;
+  std::optional<crypto::HandshakeDriver> driver;
+  std::optional<crypto::PacketProtection> protection;
+  wire::ConnectionId server_cid{};
+  std::uint64_t next_pn = 0;
+  std::optional<std::uint64_t> largest_received;
+  std::vector<std::uint64_t> received_pns;
+  bool saw_established = false;
+  std::optional<std::uint64_t> close_code;
+  std::optional<std::uint64_t> acked_largest;  // what the server's last ACK said
+  std::uint64_t stream_bytes = 0;
+
+  std::vector<std::uint8_t> seal(std::uint64_t pn, std::span<const std::uint8_t> plaintext) {
+    wire::DataHeader h;
+    h.key_phase = protection->send_key_phase();
+    h.pn_length = 8;
+    h.truncated_pn = pn;
+    h.receiver_cid = server_cid;
+    std::vector<std::uint8_t> out(wire::data_header_size(8) + plaintext.size() + wire::kAeadTagSize);
+    auto hs = wire::encode_data_header(h, out);
+    EXPECT_TRUE(hs);
+    auto sealed = protection->seal(pn, std::span(out).first(*hs), plaintext, std::span(out).subspan(*hs));
+    EXPECT_TRUE(sealed) << sealed.error().message();
+    return out;
+  }
+  std::vector<std::uint8_t> packet(const std::vector<wire::Frame>& frames, std::optional<std::uint64_t> pn = {}) {
+    std::array<std::uint8_t, 1400> plain{};
+    wire::Writer w(plain);
+    for (const auto& f : frames) EXPECT_FALSE(wire::encode_frame(f, w));
+    const std::uint64_t number = pn ? *pn : next_pn;
+    next_pn = number + 1;
+    return seal(number, w.written());
+  }
+
+  void receive(std::span<const std::uint8_t> datagram) {
+    auto type = wire::peek_packet_type(datagram);
+    if (!type) return;
+    if (*type != wire::PacketType::Data) {
+      (void)driver->handle_packet(Instant{}, kServer, datagram);
+      if (!protection && driver->is_complete()) {
+        auto outcome = driver->take_outcome();
+        ASSERT_TRUE(outcome);
+        server_cid = outcome->peer_cid;
+        crypto::PacketProtectionConfig pp;
+        pp.send_secret = std::move(outcome->send_secret);
+        pp.receive_secret = std::move(outcome->receive_secret);
+        auto created = crypto::PacketProtection::create(std::move(pp));
+        ASSERT_TRUE(created);
+        protection.emplace(std::move(*created));
+      }
+      return;
+    }
+    if (!protection) return;
+    auto h = wire::decode_data_header(datagram);
+    if (!h) return;
+    const std::uint64_t pn = wire::decode_packet_number(largest_received, h->truncated_pn, h->pn_length * 8u);
+    std::array<std::uint8_t, 2048> plain{};
+    auto opened = protection->open(pn, h->key_phase, datagram.first(h->header_size), datagram.subspan(h->header_size),
+                                   plain);
+    if (!opened) return;
+    if (!largest_received || pn > *largest_received) largest_received = pn;
+    received_pns.push_back(pn);
+    (void)wire::parse_frames(std::span<const std::uint8_t>(plain.data(), opened->size), [&](wire::Frame&& f) {
+      if (std::holds_alternative<wire::Established>(f)) saw_established = true;
+      if (auto* c = std::get_if<wire::Close>(&f)) close_code = c->error_code;
+      if (auto* a = std::get_if<wire::Ack>(&f)) acked_largest = a->largest();
+      if (auto* s = std::get_if<wire::Stream>(&f)) stream_bytes += s->data.size();
+    });
+  }
+
+  // An honest ACK of everything received (one range per contiguous run).
+  wire::Ack honest_ack() const {
+    std::vector<std::uint64_t> pns = received_pns;
+    std::sort(pns.begin(), pns.end(), std::greater<>());
+    pns.erase(std::unique(pns.begin(), pns.end()), pns.end());
+    wire::Ack ack;
+    for (std::uint64_t pn : pns) {
+      if (!ack.ranges.empty() && ack.ranges.back().smallest == pn + 1) {
+        ack.ranges.back().smallest = pn;
+      } else if (ack.ranges.size() < 200) {
+        ack.ranges.push_back({pn, pn});
+      }
+    }
+    return ack;
+  }
+};
+
+// The server Connection and the raw client, wired back to back.
+struct Harness {
+  explicit Harness(std::uint64_t seed, ConnectionConfig config = server_config()) : peer(seed), rng(seed + 1) {
+    crypto::HandshakeConfig client_hs;
+    client_hs.psk = test_psk();
+    client_hs.payload = Connection::handshake_payload(ConnectionConfig{});
+    auto d = crypto::HandshakeDriver::connect(client_hs, kServer, now, peer.rng);
+    EXPECT_TRUE(d);
+    peer.driver.emplace(std::move(*d));
+    std::array<std::uint8_t, 2048> buf{};
+    auto n = peer.driver->poll_transmit(now, buf);
+    EXPECT_TRUE(n);
+    auto hc = config.handshake.clone();
+    hc.payload = Connection::handshake_payload(config);
+    crypto::HandshakeResponder responder(std::move(hc), {}, rng);
+    wire::ConnectionId cid{};
+    rng.fill(cid);
+    auto decision = responder.on_initiation(now, kClient, std::span(buf).first(*n), 0, cid);
+    auto* accept = std::get_if<crypto::HandshakeResponder::Accept>(&decision);
+    EXPECT_NE(accept, nullptr);
+    auto c = Connection::accept(std::move(config), std::move(accept->handshake), kClient, *n, now, rng);
+    EXPECT_TRUE(c);
+    conn.emplace(std::move(*c));
+    flush();
+    // Confirm: ESTABLISHED plus an honest ACK.
+    EXPECT_TRUE(peer.protection.has_value());
+    EXPECT_TRUE(peer.saw_established);
+    send({peer.honest_ack(), wire::Established{}});
+    flush();
+    EXPECT_TRUE(conn->is_established());
+  }
+
+  // Delivers everything the server wants to send now to the raw peer; returns the count.
+  std::size_t flush(std::size_t max = 100000) {
+    std::size_t count = 0;
+    std::array<std::uint8_t, 2048> buf{};
+    while (count < max) {
+      auto t = conn->poll_transmit(now, buf);
+      if (!t) break;
+      peer.receive(std::span(buf).first(t->size));
+      ++count;
+    }
+    return count;
+  }
+  void send(const std::vector<wire::Frame>& frames, std::optional<std::uint64_t> pn = {}) {
+    auto p = peer.packet(frames, pn);
+    conn->handle_datagram(now, kClient, p);
+  }
+  void advance(Duration d) {
+    now += d;
+    if (auto t = conn->poll_timeout(); t && *t <= now) conn->handle_timeout(now);
+  }
+
+  Instant now{std::chrono::hours(1)};
+  RawPeer peer;
+  SeededRandom rng;
+  std::optional<Connection> conn;
+};
+
+TEST(ConnectionHostile, OptimisticAckIsCaught) {
+  Harness h(1);
+  auto id = h.conn->open_stream();
+  ASSERT_TRUE(id);
+  std::vector<std::uint8_t> data(2 << 20, 0x5a);
+  std::size_t written = 0;
+  // The peer acknowledges every number up to the newest it saw, whether it arrived or not, and
+  // a few beyond: that covers the numbers the sender skipped on purpose.
+  for (int round = 0; round < 2000 && h.conn->state() == ConnectionState::established; ++round) {
+    if (written < data.size()) {
+      auto n = h.conn->stream_write(*id, std::span(data).subspan(written));
+      if (n) written += *n;
+    }
+    h.flush(8);
+    if (h.peer.largest_received) {
+      wire::Ack ack;
+      ack.ranges.push_back({0, *h.peer.largest_received});
+      h.send({ack, wire::Ping{}});
+    }
+    h.advance(milliseconds(1));
+  }
+  EXPECT_EQ(h.conn->error(), errc::protocol_violation);
+  EXPECT_EQ(h.conn->state(), ConnectionState::closing);
+  h.flush();
+  ASSERT_TRUE(h.peer.close_code.has_value());
+  EXPECT_EQ(*h.peer.close_code, kCloseProtocolViolation);
+  EXPECT_LT(h.conn->stats().packets_sent, 700u);  // caught within a few skip intervals
+}
+
+TEST(ConnectionHostile, AckOfPacketsNeverSentClosesTheConnection) {
+  Harness h(2);
+  wire::Ack ack;
+  ack.ranges.push_back({0, 1'000'000});
+  h.send({ack});
+  EXPECT_EQ(h.conn->error(), errc::protocol_violation);
+  h.flush();
+  ASSERT_TRUE(h.peer.close_code.has_value());
+}
+
+TEST(ConnectionHostile, PacketNumberJumpsCostNoLoopAndNoMemory) {
+  Harness h(3);
+  std::uint64_t pn = h.peer.next_pn;
+  for (int i = 0; i < 1000; ++i) {
+    pn += std::uint64_t{1} << 30;
+    h.send({wire::Ping{}}, pn);
+    h.advance(milliseconds(30));  // the delayed ACK goes out
+    h.flush();
+  }
+  ASSERT_TRUE(h.conn->is_established());
+  ASSERT_TRUE(h.peer.acked_largest.has_value());
+  EXPECT_EQ(*h.peer.acked_largest, pn);
+  const auto stats = h.conn->stats();
+  EXPECT_LE(stats.ack_ranges, wire::kMaxAckRanges);
+  EXPECT_LE(stats.packets_outstanding, 1100u);
+}
+
+TEST(ConnectionHostile, HugeStreamOffsetIsAFlowControlViolationWithoutAllocation) {
+  Harness h(4);
+  std::array<std::uint8_t, 10> bytes{};
+  wire::Stream s;
+  s.stream_id = 0;  // the client's first bidirectional stream
+  s.offset = wire::kMaxStreamOffset - 100;
+  s.data = bytes;
+  h.send({s});
+  EXPECT_EQ(h.conn->error(), errc::protocol_violation);
+  EXPECT_LT(h.conn->stats().buffered_bytes, 1u << 20);
+}
+
+TEST(ConnectionHostile, StreamBeyondTheLimitAndServerStreamsNeverOpenedAreViolations) {
+  {
+    Harness h(5);
+    std::array<std::uint8_t, 4> bytes{1, 2, 3, 4};
+    wire::Stream s;
+    s.stream_id = 4 * 100;  // the 101st client stream: the limit is 100
+    s.data = bytes;
+    h.send({s});
+    EXPECT_EQ(h.conn->error(), errc::protocol_violation);
+  }
+  {
+    Harness h(6);
+    wire::MaxStreamData m{1, 1000};  // stream 1: the server's, never opened
+    h.send({m});
+    EXPECT_EQ(h.conn->error(), errc::protocol_violation);
+  }
+}
+
+TEST(ConnectionHostile, UnknownFrameTypeIsAProtocolViolation) {
+  Harness h(7);
+  const std::array<std::uint8_t, 3> plain{0x3f, 0, 0};
+  auto p = h.peer.seal(h.peer.next_pn++, plain);
+  h.conn->handle_datagram(h.now, kClient, p);
+  EXPECT_EQ(h.conn->error(), errc::protocol_violation);
+}
+
+TEST(ConnectionHostile, ForgedAndReplayedPacketsAreDroppedQuietly) {
+  Harness h(8);
+  auto p = h.peer.packet({wire::Ping{}});
+  h.conn->handle_datagram(h.now, kClient, p);
+  h.conn->handle_datagram(h.now, kClient, p);  // replay
+  auto forged = h.peer.packet({wire::Ping{}});
+  forged[forged.size() - 1] ^= 0x80;
+  h.conn->handle_datagram(h.now, kClient, forged);
+  std::vector<std::uint8_t> junk(1200, 0x80);
+  h.conn->handle_datagram(h.now, kClient, junk);
+  EXPECT_TRUE(h.conn->is_established());
+  const auto stats = h.conn->stats();
+  EXPECT_EQ(stats.dropped_replayed, 1u);
+  EXPECT_EQ(stats.dropped_unauthenticated, 1u);
+}
+
+TEST(ConnectionHostile, StreamDataFromThePeerIsDelivered) {
+  Harness h(9);
+  std::array<std::uint8_t, 5> bytes{'h', 'e', 'l', 'l', 'o'};
+  wire::Stream s;
+  s.stream_id = 0;
+  s.data = bytes;
+  s.fin = true;
+  h.send({s});
+  bool opened = false, readable = false;
+  while (auto e = h.conn->poll_event()) {
+    opened |= e->kind == ConnectionEvent::Kind::stream_opened && e->stream_id == 0;
+    readable |= e->kind == ConnectionEvent::Kind::stream_readable && e->stream_id == 0;
+  }
+  EXPECT_TRUE(opened);
+  EXPECT_TRUE(readable);
+  std::array<std::uint8_t, 16> out{};
+  auto n = h.conn->stream_read(0, out);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 5u);
+  EXPECT_TRUE(h.conn->stream_at_end(0));
+}
+
+}  // namespace
+}  // namespace srudp::transport

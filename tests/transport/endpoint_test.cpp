@@ -1,0 +1,179 @@
+#include "transport/endpoint.hpp"
+
+#include <gtest/gtest.h>
+
+#include "sim/network.hpp"
+
+namespace srudp::transport {
+namespace {
+
+const SocketAddress kServer = SocketAddress::v4(203, 0, 113, 1, 4433);
+const SocketAddress kClient1 = SocketAddress::v4(198, 51, 100, 1, 5000);
+const SocketAddress kClient2 = SocketAddress::v4(198, 51, 100, 2, 5000);
+
+ConnectionConfig psk_config() {
+  ConnectionConfig c;
+  c.handshake.psk.emplace();
+  c.handshake.psk->bytes()[0] = 11;
+  return c;
+}
+
+// An Endpoint as a simulator node; records events per connection handle.
+class EndpointNode final : public sim::Node {
+ public:
+  EndpointNode(SocketAddress self, EndpointConfig config, RandomSource& rng)
+      : self_(self), endpoint(std::move(config), rng) {}
+
+  void handle_datagram(Instant now, const sim::Datagram& d) override {
+    endpoint.handle_datagram(now, d.from, d.bytes);
+    drain();
+  }
+  std::optional<sim::Datagram> poll_transmit(Instant now) override {
+    std::vector<std::uint8_t> buf(1500);
+    auto t = endpoint.poll_transmit(now, buf);
+    drain();
+    if (!t) return std::nullopt;
+    buf.resize(t->size);
+    return sim::Datagram{self_, t->to, std::move(buf)};
+  }
+  std::optional<Instant> poll_timeout() override { return endpoint.poll_timeout(); }
+  void handle_timeout(Instant now) override {
+    endpoint.handle_timeout(now);
+    drain();
+  }
+  void drain() {
+    while (auto e = endpoint.poll_event()) {
+      if (e->kind == EndpointEvent::Kind::accepted) accepted.push_back(e->handle);
+      if (e->kind == EndpointEvent::Kind::connection && e->event.kind == ConnectionEvent::Kind::established) {
+        established.push_back(e->handle);
+      }
+    }
+  }
+  // Reads whatever `handle`'s stream has, appending to `into`.
+  void read_all(ConnectionHandle handle, std::uint64_t stream, std::vector<std::uint8_t>& into) {
+    std::array<std::uint8_t, 4096> buf{};
+    for (;;) {
+      auto n = endpoint.connection(handle)->stream_read(stream, buf);
+      if (!n || *n == 0) return;
+      into.insert(into.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
+    }
+  }
+
+  SocketAddress self_;
+  Endpoint endpoint;
+  std::vector<ConnectionHandle> accepted, established;
+};
+
+EndpointConfig server_config() {
+  EndpointConfig c;
+  c.accept_incoming = true;
+  c.server_connection = psk_config();
+  return c;
+}
+
+TEST(Endpoint, ServesTwoClientsOnOneSocket) {
+  sim::Network net(1);
+  SeededRandom rng(1);
+  EndpointNode server(kServer, server_config(), rng);
+  EndpointNode c1(kClient1, {}, rng), c2(kClient2, {}, rng);
+  net.add_host(server, kServer);
+  net.add_host(c1, kClient1);
+  net.add_host(c2, kClient2);
+  auto h1 = c1.endpoint.connect(psk_config(), kServer, net.now());
+  auto h2 = c2.endpoint.connect(psk_config(), kServer, net.now());
+  ASSERT_TRUE(h1);
+  ASSERT_TRUE(h2);
+  ASSERT_TRUE(net.run_until([&] { return server.established.size() == 2 && c1.established.size() == 1 &&
+                                         c2.established.size() == 1; },
+                            std::chrono::seconds(5)))
+      << net.describe();
+  EXPECT_EQ(server.accepted.size(), 2u);
+  EXPECT_NE(server.endpoint.connection(server.accepted[0])->local_cid(),
+            server.endpoint.connection(server.accepted[1])->local_cid());
+
+  // Each client sends its own bytes on a stream; the server sees each on the right connection.
+  for (auto* c : {&c1, &c2}) {
+    auto* conn = c->endpoint.connection(1);
+    auto stream = conn->open_stream();
+    ASSERT_TRUE(stream);
+    const std::string text = "hello from " + c->self_.to_string();
+    ASSERT_EQ(*conn->stream_write(*stream, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size())),
+              text.size());
+    ASSERT_FALSE(conn->stream_finish(*stream));
+    net.wake(*c);
+  }
+  std::map<ConnectionHandle, std::vector<std::uint8_t>> got;
+  ASSERT_TRUE(net.run_until([&] {
+    for (auto h : server.accepted) server.read_all(h, 0, got[h]);
+    return got[server.accepted[0]].size() > 10 && got[server.accepted[1]].size() > 10;
+  }, std::chrono::seconds(5))) << net.describe();
+  for (auto h : server.accepted) {
+    const std::string text(got[h].begin(), got[h].end());
+    EXPECT_EQ(text, "hello from " + server.endpoint.connection(h)->peer_address().to_string());
+  }
+}
+
+TEST(Endpoint, DatagramsForNobodyAreDroppedSilently) {
+  sim::Network net(2);
+  SeededRandom rng(2);
+  EndpointNode server(kServer, server_config(), rng);
+  sim::Host& host = net.add_host(server, kServer);
+  std::vector<std::vector<std::uint8_t>> junk = {
+      {0x00, 0x01, 0x00, 0x00},                 // a STUN-looking first byte
+      std::vector<std::uint8_t>(40, 0x80),      // a data packet for an unknown connection id
+      std::vector<std::uint8_t>(69, 0x43),      // a cookie reply for nobody
+      std::vector<std::uint8_t>(1200, 0x41),    // an Initiation that fails mac1
+      std::vector<std::uint8_t>(30, 0xff)};
+  for (auto& j : junk) net.inject(net.internet(), sim::Datagram{kClient1, kServer, j});
+  ASSERT_TRUE(net.run_for(std::chrono::seconds(1)));
+  EXPECT_EQ(host.datagrams_sent(), 0u);
+  EXPECT_EQ(server.endpoint.connection_count(), 0u);
+  EXPECT_GE(server.endpoint.counters().dropped_unknown + server.endpoint.counters().dropped_malformed, 4u);
+}
+
+TEST(Endpoint, ConnectionLimitAndCookies) {
+  sim::Network net(3);
+  SeededRandom rng(3);
+  EndpointConfig config = server_config();
+  config.max_connections = 1;
+  config.responder_limits.always_require_cookie = true;
+  EndpointNode server(kServer, std::move(config), rng);
+  EndpointNode c1(kClient1, {}, rng), c2(kClient2, {}, rng);
+  net.add_host(server, kServer);
+  net.add_host(c1, kClient1);
+  net.add_host(c2, kClient2);
+  ASSERT_TRUE(c1.endpoint.connect(psk_config(), kServer, net.now()));
+  ASSERT_TRUE(net.run_until([&] { return c1.established.size() == 1; }, std::chrono::seconds(5)));
+  EXPECT_EQ(server.endpoint.counters().cookies_sent, 1u);
+  ASSERT_TRUE(c2.endpoint.connect(psk_config(), kServer, net.now()));
+  ASSERT_TRUE(net.run_for(std::chrono::seconds(3)));
+  EXPECT_TRUE(c2.established.empty());
+  EXPECT_EQ(server.endpoint.connection_count(), 1u);
+  EXPECT_GT(server.endpoint.counters().dropped_over_capacity, 0u);
+}
+
+TEST(Endpoint, SimultaneousOpenBetweenTwoEndpointsGivesOneConnectionEach) {
+  for (std::uint64_t seed = 0; seed < 8; ++seed) {
+    sim::Network net(seed);
+    SeededRandom rng(seed);
+    EndpointConfig both = server_config();
+    EndpointNode a(kClient1, server_config(), rng), b(kClient2, server_config(), rng);
+    auto& ha = net.add_host(a, kClient1);
+    auto& hb = net.add_host(b, kClient2);
+    sim::LinkConfig link;
+    link.delay = std::chrono::milliseconds(15);
+    net.set_link(ha, hb, link);
+    ASSERT_TRUE(a.endpoint.connect(psk_config(), kClient2, net.now()));
+    ASSERT_TRUE(b.endpoint.connect(psk_config(), kClient1, net.now()));
+    ASSERT_TRUE(net.run_until([&] { return !a.established.empty() && !b.established.empty(); },
+                              std::chrono::seconds(5)))
+        << net.describe();
+    EXPECT_EQ(a.endpoint.connection_count(), 1u) << net.describe();
+    EXPECT_EQ(b.endpoint.connection_count(), 1u) << net.describe();
+    EXPECT_TRUE(a.accepted.empty());
+    EXPECT_TRUE(b.accepted.empty());
+  }
+}
+
+}  // namespace
+}  // namespace srudp::transport

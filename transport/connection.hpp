@@ -1,0 +1,157 @@
+// transport::Connection: one reliable, encrypted srudp connection, sans-IO.
+//
+// The handshake runs through crypto::HandshakeDriver (Noise, cookies, simultaneous open); then the
+// connection confirms keys with ESTABLISHED in both directions and carries reliable byte streams
+// (STREAM frames, retransmitted in new packets until acknowledged) and unreliable datagrams,
+// under congestion control (CUBIC or NewReno) with pacing, path MTU discovery, keepalives, an idle
+// timeout and a graceful close.
+//
+// Driver call order (the same for a socket and for the simulator):
+//   1. handle_datagram(now, from, bytes) for every datagram received;
+//   2. while (auto t = poll_transmit(now, buffer)) send buffer[0, t->size) to t->to;
+//   3. arm one timer at poll_timeout(); when it fires call handle_timeout(now), then step 2;
+//   4. after each of the above, drain poll_event();
+//   application calls (stream_write, stream_read, send_datagram, close) are followed by step 2.
+// Application calls take no time argument: they use the latest `now` the connection was given.
+//
+// Transport parameters travel in the handshake payload. connect() fills
+// config.handshake.payload itself. On the server, the HandshakeResponder builds the responder's
+// message before the Connection exists, so its HandshakeConfig::payload must be set to
+// Connection::handshake_payload(config) of the config later passed to accept().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "common/address.hpp"
+#include "common/random.hpp"
+#include "common/result.hpp"
+#include "common/time.hpp"
+#include "crypto/aead.hpp"
+#include "crypto/handshake.hpp"
+#include "crypto/packet_protection.hpp"
+#include "transport/congestion_controller.hpp"
+#include "transport/pmtud.hpp"
+
+namespace srudp::transport {
+
+struct ConnectionConfig {
+  crypto::HandshakeConfig handshake;            // PSK and/or identity keys, pinned peer
+  crypto::AeadAlgorithm aead = crypto::AeadAlgorithm::chacha20_poly1305;
+  std::optional<crypto::PacketProtectionLimits> key_limits;  // tests shrink them
+  CongestionAlgorithm congestion = CongestionAlgorithm::cubic;
+  PmtudConfig pmtud;                            // base 1200, max 1452 by default
+  Duration handshake_timeout = std::chrono::seconds(20);  // handshake + key confirmation
+  Duration idle_timeout = std::chrono::seconds(30);
+  Duration keepalive_interval = std::chrono::seconds(15);
+  Duration max_ack_delay = std::chrono::milliseconds(25);
+  std::uint64_t stream_receive_window = 1 << 20;      // per stream, initial
+  std::uint64_t connection_receive_window = 8 << 20;  // all streams together, initial
+  std::uint64_t max_receive_window = 16 << 20;        // auto-tuning never grows a window beyond
+  std::size_t stream_send_buffer = 1 << 20;           // per stream
+  std::uint64_t max_streams = 100;                    // concurrent streams the peer may open
+  std::size_t max_queued_datagrams = 256;
+
+  ConnectionConfig clone() const;
+};
+
+// Wire error codes carried in CLOSE frames the connection sends on its own.
+inline constexpr std::uint64_t kCloseNoError = 0x0;
+inline constexpr std::uint64_t kCloseInternalError = 0x1;
+inline constexpr std::uint64_t kCloseFlowControlError = 0x3;
+inline constexpr std::uint64_t kCloseStreamLimitError = 0x4;
+inline constexpr std::uint64_t kCloseProtocolViolation = 0xa;
+
+enum class ConnectionState { handshaking, confirming, established, closing, draining, closed };
+
+struct ConnectionEvent {
+  enum class Kind {
+    established,      // keys confirmed both ways: streams and datagrams may flow
+    stream_opened,    // the peer opened `stream_id`
+    stream_readable,  // `stream_id` has bytes (or its end) to read
+    stream_writable,  // `stream_id` has room in its send buffer again
+    datagram,         // `data` holds an unreliable datagram
+    closed,           // the connection is over: `error` says why
+  };
+  Kind kind;
+  std::uint64_t stream_id = 0;
+  std::vector<std::uint8_t> data;
+  std::error_code error;
+};
+
+struct Transmit {
+  SocketAddress to;
+  std::size_t size = 0;
+};
+
+struct ConnectionStats {
+  Duration smoothed_rtt{}, min_rtt{}, rttvar{};
+  std::uint64_t congestion_window = 0, bytes_in_flight = 0;
+  std::uint64_t packets_sent = 0, packets_received = 0, packets_lost = 0;
+  std::uint64_t bytes_sent = 0, bytes_received = 0, stream_bytes_retransmitted = 0;
+  std::uint64_t path_mtu = 0;
+  std::uint64_t dropped_unauthenticated = 0, dropped_replayed = 0;
+  std::uint64_t pto_count = 0, path_migrations = 0;
+  std::uint64_t packets_outstanding = 0;  // sent, neither acknowledged nor declared lost
+  std::uint64_t buffered_bytes = 0;       // memory held by stream send and receive buffers
+  std::uint64_t stream_receive_window = 0;  // largest per-stream window now (auto-tuning)
+  std::uint64_t ack_ranges = 0;             // received-packet ranges remembered for ACKs
+};
+
+class Connection {
+ public:
+  static Result<Connection> connect(ConnectionConfig config, const SocketAddress& peer, Instant now,
+                                    RandomSource& rng);
+  // The server side, from a handshake a crypto::HandshakeResponder accepted.
+  static Result<Connection> accept(ConnectionConfig config, crypto::Handshake handshake,
+                                   const SocketAddress& peer, std::size_t initiation_size, Instant now,
+                                   RandomSource& rng);
+
+  Connection(Connection&&) noexcept;
+  Connection& operator=(Connection&&) noexcept;
+  ~Connection();
+
+  // The encoded transport parameters announcing `config`'s limits (see the header comment).
+  static std::vector<std::uint8_t> handshake_payload(const ConnectionConfig& config);
+
+  void handle_datagram(Instant now, const SocketAddress& from, std::span<const std::uint8_t> datagram);
+  std::optional<Transmit> poll_transmit(Instant now, std::span<std::uint8_t> out);
+  std::optional<Instant> poll_timeout() const;
+  void handle_timeout(Instant now);
+  std::optional<ConnectionEvent> poll_event();
+
+  // Streams: ids encode the initiator (bit 0: 0 client, 1 server) and direction (bit 1: 0
+  // bidirectional, 1 unidirectional), as in QUIC. Only bidirectional streams for now.
+  Result<std::uint64_t> open_stream();
+  // Copies as much as the send buffer takes; returns the count (0: full, wait for writable).
+  Result<std::size_t> stream_write(std::uint64_t stream_id, std::span<const std::uint8_t> data);
+  std::error_code stream_finish(std::uint64_t stream_id);  // half-close: FIN after written data
+  // Reads in order; returns 0 when nothing is available yet (or the stream ended: see below).
+  // Error connection_closed when the peer reset the stream (RESET_STREAM).
+  Result<std::size_t> stream_read(std::uint64_t stream_id, std::span<std::uint8_t> out);
+  bool stream_at_end(std::uint64_t stream_id) const;        // FIN received and everything read
+
+  std::error_code send_datagram(std::span<const std::uint8_t> payload);
+  std::size_t max_datagram_payload() const;
+
+  void close(std::uint64_t error_code, std::string_view reason);
+
+  ConnectionState state() const;
+  std::error_code error() const;
+  bool is_established() const { return state() == ConnectionState::established; }
+  const wire::ConnectionId& local_cid() const;
+  const SocketAddress& peer_address() const;
+  const std::optional<crypto::PublicKey>& peer_identity() const;
+  ConnectionStats stats() const;
+
+ private:
+  struct State;
+  explicit Connection(std::unique_ptr<State> state);
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace srudp::transport

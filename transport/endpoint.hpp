@@ -1,0 +1,98 @@
+// transport::Endpoint: many connections on one UDP socket, sans-IO.
+//
+// It demultiplexes datagrams by connection id (data and handshake packets name the receiver's id;
+// an Initiation is matched by its source address to a connection we are opening, which settles a
+// simultaneous open), and in the server role hands Initiations from unknown peers to a
+// crypto::HandshakeResponder (mac1, cookies under load, replay defence, limits) before any state is
+// kept. Datagrams for nobody are dropped without a reply.
+//
+// Driver call order: as for Connection (handle_datagram, drain poll_transmit, one timer from
+// poll_timeout / handle_timeout, drain poll_event), with one socket for everything.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "common/address.hpp"
+#include "common/random.hpp"
+#include "common/result.hpp"
+#include "common/time.hpp"
+#include "crypto/handshake_responder.hpp"
+#include "transport/connection.hpp"
+
+namespace srudp::transport {
+
+using ConnectionHandle = std::uint64_t;
+
+struct EndpointConfig {
+  bool accept_incoming = false;               // the server role
+  ConnectionConfig server_connection;         // template for accepted connections
+  crypto::ResponderLimits responder_limits;   // half-open limits, cookies, replay horizon
+  std::size_t max_connections = 4096;         // established or not; Initiations beyond are dropped
+};
+
+struct EndpointEvent {
+  enum class Kind { accepted, connection };  // a new incoming connection, or one of its events
+  Kind kind;
+  ConnectionHandle handle = 0;
+  ConnectionEvent event{};                   // meaningful for Kind::connection only
+};
+
+class Endpoint {
+ public:
+  Endpoint(EndpointConfig config, RandomSource& rng);
+
+  Result<ConnectionHandle> connect(ConnectionConfig config, const SocketAddress& peer, Instant now);
+
+  void handle_datagram(Instant now, const SocketAddress& from, std::span<const std::uint8_t> datagram);
+  std::optional<Transmit> poll_transmit(Instant now, std::span<std::uint8_t> out);
+  std::optional<Instant> poll_timeout() const;
+  void handle_timeout(Instant now);
+  std::optional<EndpointEvent> poll_event();
+
+  Connection* connection(ConnectionHandle handle);
+  std::size_t connection_count() const { return connections_.size(); }
+  // Forgets closed connections (their handles become invalid).
+  void remove_closed();
+
+  struct Counters {
+    std::uint64_t dropped_unknown = 0, dropped_malformed = 0, dropped_over_capacity = 0;
+    std::uint64_t accepted = 0, cookies_sent = 0;
+  };
+  const Counters& counters() const { return counters_; }
+  const crypto::HandshakeResponder* responder() const { return responder_ ? &*responder_ : nullptr; }
+
+ private:
+  struct Entry {
+    Connection connection;
+    SocketAddress peer;            // where it was opened to or accepted from (for Initiations)
+  };
+  struct CidHash {
+    std::size_t operator()(const wire::ConnectionId& cid) const noexcept;
+  };
+
+  Entry* find(ConnectionHandle handle);
+  std::optional<ConnectionHandle> route(const SocketAddress& from, std::span<const std::uint8_t> datagram);
+  void accept(Instant now, const SocketAddress& from, std::span<const std::uint8_t> datagram);
+  void collect_events(ConnectionHandle handle, Connection& connection);
+  std::size_t half_open() const;
+
+  EndpointConfig config_;
+  RandomSource& rng_;
+  std::optional<crypto::HandshakeResponder> responder_;
+  ConnectionHandle next_handle_ = 1;
+  std::map<ConnectionHandle, Entry> connections_;
+  std::unordered_map<wire::ConnectionId, ConnectionHandle, CidHash> by_cid_;
+  std::deque<std::pair<SocketAddress, std::vector<std::uint8_t>>> stateless_out_;  // cookie replies
+  std::deque<EndpointEvent> events_;
+  ConnectionHandle next_to_poll_ = 0;  // round-robin fairness for poll_transmit
+  Counters counters_;
+};
+
+}  // namespace srudp::transport

@@ -31,6 +31,41 @@ std::uint64_t CongestionController::pacing_rate_bytes_per_sec(const RttEstimator
   return static_cast<std::uint64_t>(std::clamp(rate, uint128{1}, max));
 }
 
+void SpuriousCongestionTracker::give_up() {
+  trigger_.reset();
+  pending_.clear();
+}
+
+void SpuriousCongestionTracker::on_packets_lost(const std::vector<std::uint64_t>& packet_numbers,
+                                                bool reduced, bool persistent) {
+  if (packet_numbers.empty()) return;
+  if (reduced) {
+    give_up();
+    trigger_ = *std::max_element(packet_numbers.begin(), packet_numbers.end());
+  } else if (!trigger_) {
+    return;  // nothing to undo: losses within a recovery already given up on
+  }
+  // The collapse on persistent congestion is never undone (a long silence is a real problem even
+  // if the packets eventually got through), and neither is what cannot be tracked fully.
+  if (persistent || pending_.size() + packet_numbers.size() > kMaxTracked) {
+    give_up();
+    return;
+  }
+  pending_.insert(pending_.end(), packet_numbers.begin(), packet_numbers.end());
+  std::sort(pending_.begin(), pending_.end());
+  pending_.erase(std::unique(pending_.begin(), pending_.end()), pending_.end());
+}
+
+bool SpuriousCongestionTracker::on_spurious_losses(const std::vector<std::uint64_t>& packet_numbers) {
+  if (!trigger_ || packet_numbers.empty()) return false;
+  std::erase_if(pending_, [&](std::uint64_t pn) {
+    return std::find(packet_numbers.begin(), packet_numbers.end(), pn) != packet_numbers.end();
+  });
+  if (!pending_.empty()) return false;
+  trigger_.reset();
+  return true;
+}
+
 std::unique_ptr<CongestionController> make_congestion_controller(
     CongestionAlgorithm algorithm, std::uint64_t max_datagram_size) {
   switch (algorithm) {

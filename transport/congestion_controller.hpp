@@ -4,10 +4,12 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "common/time.hpp"
 #include "transport/rtt_estimator.hpp"
@@ -60,6 +62,14 @@ class CongestionController {
   virtual void on_congestion_event(Instant now, Instant sent_time_of_lost, bool persistent,
                                    const RttEstimator& rtt) = 0;
 
+  // The losses behind the most recent window reduction turned out spurious (every packet declared
+  // lost since it was acknowledged after all: reordering, not congestion). Restores the window,
+  // ssthresh and algorithm state saved when that reduction was made, and ends its recovery period
+  // (RFC 9438 section 4.9). The window never shrinks here: growth since the reduction is kept if
+  // it went beyond the saved window. Does nothing without a saved reduction (none yet, already
+  // undone, or persistent congestion since); each reduction is undone at most once.
+  virtual void on_spurious_congestion(Instant now) = 0;
+
   // The path's maximum datagram size changed (PMTU discovery). The minimum window follows it and
   // the window is raised to the new minimum if needed (RFC 9002 section 7.2).
   virtual void on_max_datagram_size_changed(std::uint64_t max_datagram_size) = 0;
@@ -98,6 +108,32 @@ class CongestionController {
     const std::uint64_t current = std::min(cwnd, kMaximumWindow);
     return current + std::min(bytes, kMaximumWindow - current);
   }
+};
+
+// Decides when a window reduction may be undone, for the connection: the reduction is spurious
+// once every in-flight packet declared lost from the congestion event that caused it onwards has
+// been acknowledged after all. A real loss during that time, persistent congestion, or more losses
+// than can be tracked make the reduction stand. Bounded memory: at most kMaxTracked numbers.
+class SpuriousCongestionTracker {
+ public:
+  static constexpr std::size_t kMaxTracked = 64;
+
+  // Packets (in flight, counting for congestion control) declared lost together; reduced: this
+  // event made the controller reduce its window (it was not already in recovery).
+  void on_packets_lost(const std::vector<std::uint64_t>& packet_numbers, bool reduced, bool persistent);
+  // Packets reported lost earlier and acknowledged since. True when the reduction they caused is
+  // now known to be spurious: the caller then calls CongestionController::on_spurious_congestion.
+  bool on_spurious_losses(const std::vector<std::uint64_t>& packet_numbers);
+
+  // The packet number that triggered the reduction being watched (the newest lost in its event).
+  std::optional<std::uint64_t> trigger() const { return trigger_; }
+  std::size_t pending() const { return pending_.size(); }
+
+ private:
+  void give_up();
+
+  std::optional<std::uint64_t> trigger_;  // set while the last reduction may still be undone
+  std::vector<std::uint64_t> pending_;     // declared lost since, not yet acknowledged; ascending
 };
 
 // CUBIC is the default, as in Linux and most QUIC stacks. max_datagram_size is clamped to

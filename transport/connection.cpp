@@ -132,6 +132,7 @@ struct Connection::State {
   LossDetection loss;
   RttEstimator rtt;
   std::unique_ptr<CongestionController> cc;
+  SpuriousCongestionTracker spurious_congestion;  // when to undo a reduction
   Pacer pacer{1200};
   Pmtud pmtud;
   std::unordered_map<std::uint64_t, SentFrame> sent_frames;
@@ -557,6 +558,9 @@ struct Connection::State {
       pmtud.on_packet_acked(p.packet_number, p.size, t);
     }
     on_lost(t, outcome.lost, outcome.persistent_congestion);
+    // After the new losses, so that a real one among them keeps the reduction in place.
+    stats.packets_spuriously_lost += outcome.spurious_losses.size();
+    if (spurious_congestion.on_spurious_losses(outcome.spurious_losses) && cc) cc->on_spurious_congestion(t);
     after_mtu_change();
     pmtud.set_probe_timer(3 * loss.pto_period(rtt));
     signal_writable();
@@ -564,14 +568,22 @@ struct Connection::State {
 
   void on_lost(Instant t, const std::vector<SentPacket>& lost, bool persistent) {
     std::optional<Instant> latest_lost;
+    std::vector<std::uint64_t> congestion_lost;
     for (const SentPacket& p : lost) {
       ++stats.packets_lost;
       const bool probe = pmtud.is_probe(p.packet_number);
       pmtud.on_packet_lost(p.packet_number, p.size, t);
       for (std::uint64_t token : p.frame_tokens) on_frame_lost(token);
-      if (p.in_flight && !probe) latest_lost = latest_lost ? std::max(*latest_lost, p.time_sent) : p.time_sent;
+      if (p.in_flight && !probe) {
+        latest_lost = latest_lost ? std::max(*latest_lost, p.time_sent) : p.time_sent;
+        congestion_lost.push_back(p.packet_number);
+      }
     }
-    if (latest_lost && cc) cc->on_congestion_event(t, *latest_lost, persistent, rtt);
+    if (latest_lost && cc) {
+      const bool reduces = !cc->in_recovery(*latest_lost);
+      cc->on_congestion_event(t, *latest_lost, persistent, rtt);
+      spurious_congestion.on_packets_lost(congestion_lost, reduces, persistent);
+    }
   }
 
   void after_mtu_change() {

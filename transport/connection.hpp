@@ -92,6 +92,7 @@ struct ConnectionStats {
   Duration smoothed_rtt{}, min_rtt{}, rttvar{};
   std::uint64_t congestion_window = 0, bytes_in_flight = 0;
   std::uint64_t packets_sent = 0, packets_received = 0, packets_lost = 0;
+  std::uint64_t packets_spuriously_lost = 0;  // declared lost, acknowledged later (reordering)
   std::uint64_t bytes_sent = 0, bytes_received = 0, stream_bytes_retransmitted = 0;
   std::uint64_t path_mtu = 0;
   std::uint64_t dropped_unauthenticated = 0, dropped_replayed = 0;

@@ -106,6 +106,8 @@ void Cubic::on_ack(Instant now, const AckedPacket& acked, const RttEstimator& rt
 void Cubic::on_congestion_event(Instant now, Instant sent_time_of_lost, bool persistent,
                                 const RttEstimator&) {
   if (!in_recovery(sent_time_of_lost)) {
+    before_reduction_ = Saved{cwnd_,  ssthresh_, recovery_start_, cwnd_fraction_, w_max_, cwnd_prior_,
+                              epoch_, k_,   origin_,   w_est_};
     recovery_start_ = now;
     const double cwnd = static_cast<double>(cwnd_);
     cwnd_prior_ = cwnd;
@@ -124,7 +126,33 @@ void Cubic::on_congestion_event(Instant now, Instant sent_time_of_lost, bool per
     cwnd_fraction_ = 0.0;
     recovery_start_.reset();
     epoch_.reset();
+    before_reduction_.reset();
   }
+}
+
+void Cubic::on_spurious_congestion(Instant) {
+  if (!before_reduction_) return;
+  const Saved saved = *before_reduction_;
+  before_reduction_.reset();
+  ssthresh_ = std::max(ssthresh_, saved.ssthresh);
+  recovery_start_ = saved.recovery_start;
+  // The window may have regrown past the saved one in the meantime: keep the larger, with the
+  // curve that produced it, but forget the lowered maximum the spurious event left behind.
+  if (cwnd_ >= saved.cwnd) {
+    w_max_ = std::max(w_max_, saved.w_max);
+    cwnd_prior_ = std::max(cwnd_prior_, saved.cwnd_prior);
+    return;
+  }
+  cwnd_ = saved.cwnd;
+  cwnd_fraction_ = saved.cwnd_fraction;
+  w_max_ = saved.w_max;
+  cwnd_prior_ = saved.cwnd_prior;
+  // The saved epoch continues where it was: the curve stands where it would have without the
+  // reduction (the time since counts as time in congestion avoidance at the restored window).
+  epoch_ = saved.epoch;
+  k_ = saved.k;
+  origin_ = saved.origin;
+  w_est_ = saved.w_est;
 }
 
 void Cubic::on_max_datagram_size_changed(std::uint64_t max_datagram_size) {

@@ -1,8 +1,8 @@
 // CUBIC congestion control (RFC 9438), in bytes: after a reduction the window follows
 // W_cubic(t) = C * (t - K)^3 + W_max (concave up to the previous maximum, then convex probing),
 // never below the Reno-friendly estimate W_est. Slow start, recovery periods, the minimum window and
-// persistent congestion follow RFC 9002 exactly as NewReno does. Not implemented: HyStart++ and the
-// optional undo of spurious reductions (RFC 9438 section 4.9).
+// persistent congestion follow RFC 9002 exactly as NewReno does. A reduction found spurious later is
+// undone (RFC 9438 section 4.9). Not implemented: HyStart++.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +31,7 @@ class Cubic final : public CongestionController {
               std::uint64_t bytes_in_flight, bool app_limited) override;
   void on_congestion_event(Instant now, Instant sent_time_of_lost, bool persistent,
                            const RttEstimator& rtt) override;
+  void on_spurious_congestion(Instant now) override;
   void on_max_datagram_size_changed(std::uint64_t max_datagram_size) override;
 
   std::uint64_t congestion_window() const override { return cwnd_; }
@@ -74,6 +75,18 @@ class Cubic final : public CongestionController {
   // keeps its shape but is moved later by the time the window was not in use.
   std::optional<Instant> last_ack_time_;
   std::optional<Instant> last_sent_time_;
+
+  // The state just before the last reduction, for on_spurious_congestion (RFC 9438 section 4.9
+  // lists cwnd, ssthresh, cwnd_prior, W_max, K and the epoch); reset once used.
+  struct Saved {
+    std::uint64_t cwnd;
+    std::uint64_t ssthresh;
+    std::optional<Instant> recovery_start;
+    double cwnd_fraction, w_max, cwnd_prior;
+    std::optional<Instant> epoch;
+    double k, origin, w_est;
+  };
+  std::optional<Saved> before_reduction_;
 };
 
 }  // namespace srudp::transport

@@ -41,6 +41,7 @@ void NewReno::on_ack(Instant, const AckedPacket& acked, const RttEstimator&, std
 void NewReno::on_congestion_event(Instant now, Instant sent_time_of_lost, bool persistent,
                                   const RttEstimator&) {
   if (!in_recovery(sent_time_of_lost)) {
+    before_reduction_ = Saved{cwnd_, ssthresh_, bytes_acked_, recovery_start_};
     recovery_start_ = now;
     ssthresh_ = cwnd_ / 2;  // kLossReductionFactor = 0.5
     cwnd_ = std::max(ssthresh_, minimum_window(mss_));
@@ -52,7 +53,22 @@ void NewReno::on_congestion_event(Instant now, Instant sent_time_of_lost, bool p
     cwnd_ = minimum_window(mss_);
     recovery_start_.reset();
     bytes_acked_ = 0;
+    before_reduction_.reset();
   }
+}
+
+void NewReno::on_spurious_congestion(Instant) {
+  if (!before_reduction_) return;
+  const Saved saved = *before_reduction_;
+  before_reduction_.reset();
+  if (cwnd_ < saved.cwnd) {
+    cwnd_ = saved.cwnd;
+    bytes_acked_ = saved.bytes_acked;
+  }
+  ssthresh_ = std::max(ssthresh_, saved.ssthresh);
+  // Back to the recovery period (if any) that was current before: ACKs of packets sent since
+  // grow the window again.
+  recovery_start_ = saved.recovery_start;
 }
 
 void NewReno::on_max_datagram_size_changed(std::uint64_t max_datagram_size) {

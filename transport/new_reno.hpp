@@ -1,6 +1,7 @@
 // NewReno congestion control as specified for QUIC in RFC 9002 section 7 and Appendix B:
 // slow start, congestion avoidance (one datagram per window acknowledged), halving on loss with one
 // reduction per recovery period, and collapse to the minimum window on persistent congestion.
+// A reduction found spurious later is undone (as RFC 9438 section 4.9 allows for CUBIC).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,7 @@ class NewReno final : public CongestionController {
               std::uint64_t bytes_in_flight, bool app_limited) override;
   void on_congestion_event(Instant now, Instant sent_time_of_lost, bool persistent,
                            const RttEstimator& rtt) override;
+  void on_spurious_congestion(Instant now) override;
   void on_max_datagram_size_changed(std::uint64_t max_datagram_size) override;
 
   std::uint64_t congestion_window() const override { return cwnd_; }
@@ -36,6 +38,15 @@ class NewReno final : public CongestionController {
   // Bytes acknowledged in congestion avoidance since the window last grew by one datagram.
   std::uint64_t bytes_acked_ = 0;
   std::optional<Instant> recovery_start_;
+
+  // The state just before the last reduction, for on_spurious_congestion; reset once used.
+  struct Saved {
+    std::uint64_t cwnd;
+    std::uint64_t ssthresh;
+    std::uint64_t bytes_acked;
+    std::optional<Instant> recovery_start;
+  };
+  std::optional<Saved> before_reduction_;
 };
 
 }  // namespace srudp::transport

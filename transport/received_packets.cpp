@@ -55,8 +55,14 @@ ReceivedPackets::Outcome ReceivedPackets::on_packet_received(std::uint64_t pn, b
     above->smallest = pn;
   } else {
     ranges_.insert(above, AckRange{pn, pn});
-    if (ranges_.size() > config_.max_ranges) fold_ranges_below(ranges_.size() - config_.max_ranges);
+    if (ranges_.size() > config_.max_ranges) {
+      const std::size_t keep_from = ranges_.size() - config_.max_ranges;
+      fold_ranges_below(keep_from, ranges_[keep_from].smallest);
+    }
   }
+  // A late packet below what the peer already knows: report its range again, or the peer would
+  // never learn it arrived (and could not tell its loss was spurious).
+  if (pn < report_floor_) report_floor_ = std::max(run_start, floor_);
 
   unreported_ = true;
   if (!ack_eliciting) return Outcome::fresh;  // never triggers an ACK on its own (RFC 9000 13.2.1)
@@ -100,7 +106,12 @@ std::optional<wire::Ack> ReceivedPackets::build_ack(Instant now, std::size_t max
   const Duration delay = std::max(now - largest_received_time_, Duration::zero());
   ack.ack_delay_us = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(delay).count());
-  const std::size_t count = std::min(max_ranges, ranges_.size());
+  // The newest range always, then the newer ranges the peer has not yet seen acknowledged.
+  const auto known = std::lower_bound(
+      ranges_.begin(), std::prev(ranges_.end()), report_floor_,
+      [](const AckRange& r, std::uint64_t v) { return r.largest < v; });
+  const auto unknown = static_cast<std::size_t>(ranges_.end() - known);
+  const std::size_t count = std::min(max_ranges, unknown);
   ack.ranges.reserve(count);
   std::copy_n(ranges_.rbegin(), count, std::back_inserter(ack.ranges));
   return ack;
@@ -115,21 +126,34 @@ void ReceivedPackets::on_ack_sent() {
 
 void ReceivedPackets::on_ack_frame_acked(std::uint64_t largest) {
   if (ranges_.empty() || largest < floor_) return;
-  // Keep the range holding `largest` (or the first one above it) and everything newer; the peer
-  // has seen the rest. If `largest` is beyond everything we hold the call is bogus: keep the
-  // newest range so the next ACK still says something.
-  const auto keep = std::lower_bound(
-      ranges_.begin(), ranges_.end(), largest,
-      [](const AckRange& r, std::uint64_t v) { return r.largest < v; });
-  const auto keep_from = keep == ranges_.end() ? ranges_.size() - 1
-                                               : static_cast<std::size_t>(keep - ranges_.begin());
-  fold_ranges_below(keep_from);
+  const auto first_ending_at_or_above = [this](std::uint64_t v) {
+    return static_cast<std::size_t>(
+        std::lower_bound(ranges_.begin(), ranges_.end(), v,
+                         [](const AckRange& r, std::uint64_t x) { return r.largest < x; }) -
+        ranges_.begin());
+  };
+  // The range holding `largest` (or the first one above it) and everything newer stay reported;
+  // the peer has seen the rest. If `largest` is beyond everything we hold the call is bogus: keep
+  // reporting the newest range so the next ACK still says something.
+  const std::size_t reported_from = std::min(first_ending_at_or_above(largest), ranges_.size() - 1);
+  report_floor_ = std::max(report_floor_, ranges_[reported_from].smallest);
+
+  // Forget only what is both known to the peer and older than the reordering window.
+  const std::uint64_t newest = ranges_.back().largest;
+  const std::uint64_t window_floor =
+      newest > config_.reordering_window ? newest - config_.reordering_window : 0;
+  const std::uint64_t limit = std::min(report_floor_, window_floor);
+  const std::size_t keep_from = std::min(first_ending_at_or_above(limit), ranges_.size() - 1);
+  // Folded ranges all end below `limit`, so numbers from there up (the gaps inside the window)
+  // stay acceptable.
+  fold_ranges_below(keep_from, std::min(limit, ranges_[keep_from].smallest));
 }
 
-void ReceivedPackets::fold_ranges_below(std::size_t keep_from) {
+void ReceivedPackets::fold_ranges_below(std::size_t keep_from, std::uint64_t new_floor) {
   if (keep_from == 0 || keep_from >= ranges_.size()) return;
   ranges_.erase(ranges_.begin(), ranges_.begin() + static_cast<std::ptrdiff_t>(keep_from));
-  floor_ = ranges_.front().smallest;
+  floor_ = std::max(floor_, new_floor);
+  report_floor_ = std::max(report_floor_, floor_);
 }
 
 std::optional<std::uint64_t> ReceivedPackets::largest() const {

@@ -24,6 +24,11 @@ struct ReceivedPacketsConfig {
   // Ranges kept in memory. Older ones are folded away: every number below the oldest kept range
   // then counts as a duplicate, which is safe because the AEAD replay window rejects them anyway.
   std::size_t max_ranges = kMaxAckRanges;
+  // Reordering margin: an ACK of our ACK never folds away ranges reaching into the last
+  // `reordering_window` numbers below the largest received, so a late packet inside it is still
+  // accepted (on a jittery path dropping it would force a needless retransmission). max_ranges
+  // still bounds memory. Must stay below the AEAD replay window (4096), which rejects true replays.
+  std::uint64_t reordering_window = 1024;
 };
 
 class ReceivedPackets {
@@ -54,29 +59,36 @@ class ReceivedPackets {
   // Something arrived since the last ACK sent: worth piggybacking an ACK on an outgoing packet.
   bool has_unreported() const { return unreported_; }
 
-  // The ACK frame describing what we hold: newest ranges first, at most max_ranges of them;
-  // nullopt if nothing is remembered.
+  // The ACK frame describing what we hold: newest ranges first, at most max_ranges of them, and
+  // none the peer already knows of (see on_ack_frame_acked) except the newest; nullopt if nothing
+  // is remembered.
   std::optional<wire::Ack> build_ack(Instant now, std::size_t max_ranges = kMaxAckRanges) const;
   // The caller sent an ACK built by build_ack: the delayed-ACK state starts over.
   void on_ack_sent();
 
   // "ACK of ACKs": a packet carrying our ACK whose Largest Acknowledged was `largest` has been
   // acknowledged, so the peer knows everything up to there. Ranges entirely below the one holding
-  // `largest` are dropped (folded into the duplicate floor) to keep later ACK frames small.
+  // `largest` are no longer reported, which keeps later ACK frames small; they are forgotten
+  // (folded into the duplicate floor) only once they also lie below the reordering window.
   void on_ack_frame_acked(std::uint64_t largest);
 
   std::optional<std::uint64_t> largest() const;
   std::size_t range_count() const { return ranges_.size(); }
   // Every number below this counts as a duplicate (0 until ranges have been folded away).
   std::uint64_t duplicate_floor() const { return floor_; }
+  // Ranges ending below this are known to the peer and left out of ACK frames.
+  std::uint64_t report_floor() const { return report_floor_; }
 
  private:
-  // Forgets ranges_[0, keep_from): their numbers and the gaps between them become duplicates.
-  void fold_ranges_below(std::size_t keep_from);
+  // Forgets ranges_[0, keep_from): their numbers and the gaps between them become duplicates, up
+  // to `new_floor` (at most the smallest kept number, and above every forgotten one).
+  void fold_ranges_below(std::size_t keep_from, std::uint64_t new_floor);
 
   ReceivedPacketsConfig config_;
   std::deque<AckRange> ranges_;  // ascending, disjoint, non-adjacent
+  // Invariant: every received number >= floor_ is in ranges_.
   std::uint64_t floor_ = 0;
+  std::uint64_t report_floor_ = 0;
   Instant largest_received_time_{};
   std::optional<std::uint64_t> largest_ack_eliciting_;
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <vector>
 
 namespace srudp::transport {
@@ -329,6 +330,79 @@ TEST(Cubic, FactoryAndPacingRate) {
   EXPECT_EQ(cc.pacing_rate_bytes_per_sec(rtt), 240000u);  // 2 * 12000 / 0.1
   cc.on_congestion_event(kStart + milliseconds(100), kStart, false, rtt);
   EXPECT_EQ(cc.pacing_rate_bytes_per_sec(rtt), 105000u);  // 1.25 * 8400 / 0.1
+}
+
+// Grows `cc` to 100 datagrams, loses, and runs 3 s of congestion avoidance: mid-curve.
+AckClock in_congestion_avoidance(Cubic& cc) {
+  grow_then_lose(cc, 100, milliseconds(100), kStart);
+  AckClock clock(cc, milliseconds(100), kStart);
+  clock.skip_recovery();
+  clock.run_until(kStart + seconds(3));
+  return clock;
+}
+
+TEST(Cubic, SpuriousReductionRestoresWindowSsthreshAndTheCurve) {
+  Cubic cc(kMss);
+  AckClock clock = in_congestion_avoidance(cc);
+  const std::uint64_t cwnd = cc.congestion_window();
+  const std::uint64_t ssthresh = cc.ssthresh();
+  const double w_max = cc.w_max();
+  const double k = cc.k_seconds();
+  const std::optional<Instant> epoch = cc.epoch_start();
+  ASSERT_TRUE(epoch.has_value());
+  ASSERT_LT(cwnd, 120000u);  // still below W_max: the loss would also apply fast convergence
+
+  clock.lose_now();
+  ASSERT_LT(cc.congestion_window(), cwnd);
+  ASSERT_LT(cc.w_max(), w_max);
+  cc.on_spurious_congestion(clock.now() + milliseconds(100));
+  EXPECT_EQ(cc.congestion_window(), cwnd);
+  EXPECT_EQ(cc.ssthresh(), ssthresh);
+  EXPECT_DOUBLE_EQ(cc.w_max(), w_max);
+  EXPECT_DOUBLE_EQ(cc.k_seconds(), k);
+  EXPECT_EQ(cc.epoch_start(), epoch);
+  EXPECT_FALSE(cc.in_recovery(clock.now()));
+
+  // It continues as a twin that never saw the loss.
+  Cubic twin(kMss);
+  AckClock twin_clock = in_congestion_avoidance(twin);
+  ASSERT_EQ(twin.congestion_window(), cwnd);
+  clock.run_until(kStart + seconds(6));
+  twin_clock.run_until(kStart + seconds(6));
+  EXPECT_EQ(cc.congestion_window(), twin.congestion_window());
+  EXPECT_DOUBLE_EQ(cc.w_max(), twin.w_max());
+}
+
+TEST(Cubic, SpuriousReductionInSlowStartReturnsToSlowStart) {
+  Cubic cc(kMss);
+  const RttEstimator rtt = steady_rtt(milliseconds(100));
+  grow_then_lose(cc, 50, milliseconds(100), kStart);
+  ASSERT_EQ(cc.congestion_window(), 42000u);
+  cc.on_spurious_congestion(kStart + milliseconds(20));
+  EXPECT_EQ(cc.congestion_window(), 60000u);
+  EXPECT_TRUE(cc.in_slow_start());
+  EXPECT_DOUBLE_EQ(cc.w_max(), 0.0);
+  EXPECT_FALSE(cc.in_recovery(kStart - milliseconds(1)));
+  cc.on_ack(kStart + milliseconds(30), AckedPacket{99, kStart - milliseconds(1), kMss, {}}, rtt, 0, false);
+  EXPECT_EQ(cc.congestion_window(), 61200u);
+  // Once only.
+  cc.on_spurious_congestion(kStart + milliseconds(40));
+  EXPECT_EQ(cc.congestion_window(), 61200u);
+}
+
+TEST(Cubic, NothingToUndoWithoutAReductionOrAfterPersistentCongestion) {
+  Cubic fresh(kMss);
+  fresh.on_spurious_congestion(kStart);
+  EXPECT_EQ(fresh.congestion_window(), 12000u);
+  EXPECT_EQ(fresh.ssthresh(), UINT64_MAX);
+
+  Cubic cc(kMss);
+  const RttEstimator rtt = steady_rtt(milliseconds(100));
+  cc.on_congestion_event(kStart + seconds(1), kStart, true, rtt);
+  ASSERT_EQ(cc.congestion_window(), 2400u);
+  cc.on_spurious_congestion(kStart + seconds(2));
+  EXPECT_EQ(cc.congestion_window(), 2400u);
+  EXPECT_EQ(cc.ssthresh(), 8400u);
 }
 
 }  // namespace

@@ -220,5 +220,91 @@ TEST(NewReno, WindowSaturatesInsteadOfOverflowing) {
   EXPECT_GT(cc.pacing_rate_bytes_per_sec(rtt), 0u);
 }
 
+TEST(NewReno, SpuriousReductionInSlowStartIsUndone) {
+  NewReno cc(kMss);
+  const RttEstimator rtt = steady_rtt();
+  std::uint64_t pn = 0;
+  Instant now = Instant{} + std::chrono::seconds(1);
+  now = run_round(cc, rtt, now, pn);
+  now = run_round(cc, rtt, now, pn);
+  ASSERT_EQ(cc.congestion_window(), 48000u);
+  const Instant flight = now;
+  cc.on_congestion_event(flight + kRtt, flight, false, rtt);
+  ASSERT_EQ(cc.congestion_window(), 24000u);
+
+  cc.on_spurious_congestion(flight + kRtt + milliseconds(10));
+  EXPECT_EQ(cc.congestion_window(), 48000u);
+  EXPECT_EQ(cc.ssthresh(), UINT64_MAX);
+  EXPECT_TRUE(cc.in_slow_start());
+  EXPECT_FALSE(cc.in_recovery(flight));
+  // ACKs of the flight sent before the (undone) reduction grow the window again.
+  cc.on_ack(flight + kRtt + milliseconds(11), AckedPacket{pn, flight, kMss, {}}, rtt, 0, false);
+  EXPECT_EQ(cc.congestion_window(), 49200u);
+  // Undone once only: a second call changes nothing.
+  cc.on_spurious_congestion(flight + kRtt + milliseconds(12));
+  EXPECT_EQ(cc.congestion_window(), 49200u);
+}
+
+TEST(NewReno, UndoInCongestionAvoidanceRestoresThePreviousRecoveryPeriod) {
+  NewReno cc(kMss);
+  const RttEstimator rtt = steady_rtt();
+  const Instant t0 = Instant{} + std::chrono::seconds(1);
+  cc.on_congestion_event(t0 + kRtt, t0, false, rtt);  // a real loss: 12000 -> 6000
+  std::uint64_t pn = 100;
+  Instant now = t0 + kRtt + milliseconds(1);
+  for (int round = 0; round < 3; ++round) now = run_round(cc, rtt, now, pn);
+  ASSERT_EQ(cc.congestion_window(), 9600u);
+  ASSERT_EQ(cc.ssthresh(), 6000u);
+  // Some bytes towards the next datagram of growth, then a spurious reduction.
+  cc.on_ack(now, AckedPacket{pn++, now - kRtt, kMss, {}}, rtt, 0, false);
+  cc.on_congestion_event(now + kRtt, now, false, rtt);
+  ASSERT_EQ(cc.congestion_window(), 4800u);
+  ASSERT_EQ(cc.ssthresh(), 4800u);
+
+  cc.on_spurious_congestion(now + kRtt + milliseconds(5));
+  EXPECT_EQ(cc.congestion_window(), 9600u);
+  EXPECT_EQ(cc.ssthresh(), 6000u);
+  EXPECT_FALSE(cc.in_slow_start());
+  EXPECT_TRUE(cc.in_recovery(t0 + kRtt));  // the real loss's period is back
+  EXPECT_FALSE(cc.in_recovery(now));
+  // The partial credit was restored too: 7 more ACKs complete the 9600-byte window.
+  for (int i = 0; i < 6; ++i) cc.on_ack(now + kRtt, AckedPacket{pn++, now, kMss, {}}, rtt, 0, false);
+  EXPECT_EQ(cc.congestion_window(), 9600u);
+  cc.on_ack(now + kRtt, AckedPacket{pn++, now, kMss, {}}, rtt, 0, false);
+  EXPECT_EQ(cc.congestion_window(), 10800u);
+}
+
+TEST(NewReno, NothingToUndoWithoutAReductionOrAfterPersistentCongestion) {
+  NewReno fresh(kMss);
+  fresh.on_spurious_congestion(Instant{} + std::chrono::seconds(1));
+  EXPECT_EQ(fresh.congestion_window(), 12000u);
+  EXPECT_EQ(fresh.ssthresh(), UINT64_MAX);
+
+  NewReno cc(kMss);
+  const RttEstimator rtt = steady_rtt();
+  const Instant t0 = Instant{} + std::chrono::seconds(1);
+  cc.on_congestion_event(t0 + 4 * kRtt, t0, true, rtt);
+  ASSERT_EQ(cc.congestion_window(), 2400u);
+  cc.on_spurious_congestion(t0 + 5 * kRtt);
+  EXPECT_EQ(cc.congestion_window(), 2400u);
+  EXPECT_EQ(cc.ssthresh(), 6000u);
+}
+
+TEST(NewReno, UndoKeepsAWindowThatAlreadyRegrewBeyondTheSavedOne) {
+  NewReno cc(kMss);
+  const RttEstimator rtt = steady_rtt();
+  const Instant t0 = Instant{} + std::chrono::seconds(1);
+  cc.on_congestion_event(t0 + kRtt, t0, false, rtt);
+  ASSERT_EQ(cc.congestion_window(), 6000u);
+  // Congestion avoidance from 6000 until past the 12000 saved before the reduction.
+  std::uint64_t pn = 0;
+  Instant now = t0 + kRtt + milliseconds(1);
+  while (cc.congestion_window() <= 12000u) now = run_round(cc, rtt, now, pn);
+  const std::uint64_t grown = cc.congestion_window();
+  cc.on_spurious_congestion(now);
+  EXPECT_EQ(cc.congestion_window(), grown);
+  EXPECT_EQ(cc.ssthresh(), UINT64_MAX);
+}
+
 }  // namespace
 }  // namespace srudp::transport

@@ -265,27 +265,133 @@ TEST(ReceivedPackets, AckDelayIsMeasuredFromTheLargestsArrival) {
   EXPECT_EQ(rp.build_ack(t0 + 21ms)->ack_delay_us, 1000u);
 }
 
-TEST(ReceivedPackets, AckOfAckDropsOlderRanges) {
+TEST(ReceivedPackets, AckOfAckStopsReportingOlderRangesButRemembersThem) {
   ReceivedPackets rp;
   receive_all(rp, {0, 1, 3, 5, 6, 9});
   EXPECT_EQ(rp.range_count(), 4u);
-  // Our ACK with Largest Acknowledged 5 was itself acknowledged.
+  // Our ACK with Largest Acknowledged 5 was itself acknowledged: the peer knows 0-1 and 3.
   rp.on_ack_frame_acked(5);
   EXPECT_EQ(ranges_of(rp), (std::vector<AckRange>{{9, 9}, {5, 6}}));
+  EXPECT_EQ(rp.report_floor(), 5u);
+  // Everything is inside the reordering window: nothing is forgotten.
+  EXPECT_EQ(rp.range_count(), 4u);
+  EXPECT_EQ(rp.duplicate_floor(), 0u);
+  EXPECT_TRUE(rp.is_duplicate(3));
+  EXPECT_FALSE(rp.is_duplicate(2));  // never received: a late packet is still welcome
+  EXPECT_FALSE(rp.is_duplicate(4));
+  // Older or repeated news changes nothing.
+  rp.on_ack_frame_acked(1);
+  rp.on_ack_frame_acked(5);
+  EXPECT_EQ(ranges_of(rp), (std::vector<AckRange>{{9, 9}, {5, 6}}));
+  // A largest inside a gap keeps reporting the range just above it.
+  rp.on_ack_frame_acked(8);
+  EXPECT_EQ(ranges_of(rp), (std::vector<AckRange>{{9, 9}}));
+  // A bogus largest beyond everything still reports the newest range.
+  rp.on_ack_frame_acked(1000);
+  EXPECT_EQ(ranges_of(rp), (std::vector<AckRange>{{9, 9}}));
+  EXPECT_EQ(rp.range_count(), 4u);
+}
+
+TEST(ReceivedPackets, LatePacketBelowAnAcknowledgedAckIsAcceptedAndReported) {
+  ReceivedPackets rp;
+  for (std::uint64_t pn = 0; pn < 100; ++pn) {
+    if (pn != 50 && pn != 70) rp.on_packet_received(pn, true, t0);
+  }
+  rp.on_ack_frame_acked(99);
+  EXPECT_EQ(ranges_of(rp), (std::vector<AckRange>{{71, 99}}));
+  rp.on_ack_sent();
+  // 50 was only reordered (jitter): it must be accepted, and the next ACK must tell the peer,
+  // which lets it recognise the loss it declared as spurious.
+  EXPECT_EQ(rp.on_packet_received(50, true, t0 + 1ms), ReceivedPackets::Outcome::fresh);
+  EXPECT_TRUE(rp.should_ack_now());  // out of order
+  EXPECT_EQ(ranges_of(rp), (std::vector<AckRange>{{71, 99}, {0, 69}}));
+  EXPECT_EQ(rp.on_packet_received(50, true, t0 + 2ms), ReceivedPackets::Outcome::duplicate);
+  // Once that ACK is acknowledged too, the old ranges drop out of ACK frames again.
+  rp.on_ack_frame_acked(99);
+  EXPECT_EQ(ranges_of(rp), (std::vector<AckRange>{{71, 99}}));
+}
+
+TEST(ReceivedPackets, AckOfAckForgetsOnlyRangesBelowTheReorderingWindow) {
+  ReceivedPackets rp(ReceivedPacketsConfig{.reordering_window = 100});
+  // Holes at 10, 850, 905 and 950; largest 1000, so the window covers 900-1000.
+  for (std::uint64_t pn = 0; pn <= 1000; ++pn) {
+    if (pn != 10 && pn != 850 && pn != 905 && pn != 950) rp.on_packet_received(pn, true, t0);
+  }
+  EXPECT_EQ(rp.range_count(), 5u);
+  rp.on_ack_frame_acked(1000);
+  // 0-9, 11-849 and 851-904 end below 900... but 851-904 reaches into the window: kept whole.
+  EXPECT_EQ(rp.range_count(), 3u);
+  EXPECT_EQ(rp.duplicate_floor(), 851u);
+  EXPECT_TRUE(rp.is_duplicate(10));   // below the window: a replay or hopelessly late
+  EXPECT_TRUE(rp.is_duplicate(850));
+  EXPECT_TRUE(rp.is_duplicate(851));  // received
+  EXPECT_FALSE(rp.is_duplicate(905));
+  EXPECT_FALSE(rp.is_duplicate(950));
+  EXPECT_EQ(rp.on_packet_received(950, true, t0), ReceivedPackets::Outcome::fresh);
+  EXPECT_EQ(rp.on_packet_received(905, true, t0), ReceivedPackets::Outcome::fresh);
+  EXPECT_EQ(rp.range_count(), 1u);
+  EXPECT_EQ(ranges_of(rp), (std::vector<AckRange>{{851, 1000}}));
+}
+
+TEST(ReceivedPackets, ZeroReorderingWindowFoldsEverythingTheAckOfAckCovers) {
+  ReceivedPackets rp(ReceivedPacketsConfig{.reordering_window = 0});
+  receive_all(rp, {0, 1, 3, 5, 6, 9});
+  rp.on_ack_frame_acked(5);
+  EXPECT_EQ(ranges_of(rp), (std::vector<AckRange>{{9, 9}, {5, 6}}));
+  EXPECT_EQ(rp.range_count(), 2u);
   EXPECT_EQ(rp.duplicate_floor(), 5u);
   EXPECT_TRUE(rp.is_duplicate(3));
   EXPECT_TRUE(rp.is_duplicate(4));
   EXPECT_FALSE(rp.is_duplicate(7));
-  // Older or repeated news changes nothing.
-  rp.on_ack_frame_acked(1);
-  rp.on_ack_frame_acked(5);
-  EXPECT_EQ(rp.range_count(), 2u);
-  // A largest inside a gap keeps the range just above it.
   rp.on_ack_frame_acked(8);
   EXPECT_EQ(ranges_of(rp), (std::vector<AckRange>{{9, 9}}));
-  // A bogus largest beyond everything still keeps the newest range.
-  rp.on_ack_frame_acked(1000);
-  EXPECT_EQ(ranges_of(rp), (std::vector<AckRange>{{9, 9}}));
+  EXPECT_EQ(rp.duplicate_floor(), 9u);
+}
+
+TEST(ReceivedPackets, ReorderingAcrossAcksOfAcksMatchesASetModelWithBoundedMemory) {
+  // Packets sent in order arrive shuffled (a random one of the 32 in transit each time); 5% are
+  // lost for good. Every late packet within the window must be accepted (the range cap is not
+  // reached: about 32 holes in transit plus 13 losses per window), memory stays bounded, ACKs
+  // stay small.
+  SeededRandom rng(7);
+  ReceivedPackets rp(ReceivedPacketsConfig{.max_ranges = 64, .reordering_window = 256});
+  std::set<std::uint64_t> model;
+  std::vector<std::uint64_t> in_transit;
+  std::uint64_t next = 0;
+  for (int step = 0; step < 20000; ++step) {
+    if (in_transit.size() < 32) {
+      if (rng.uniform(20) != 0) in_transit.push_back(next);
+      ++next;
+      continue;
+    }
+    const std::size_t i = rng.uniform(in_transit.size());
+    const std::uint64_t pn = in_transit[i];
+    in_transit.erase(in_transit.begin() + static_cast<std::ptrdiff_t>(i));
+    const bool late_within_window = !model.empty() && pn + 256 >= *model.rbegin();
+    const auto outcome = rp.on_packet_received(pn, true, t0);
+    if (late_within_window || model.empty() || pn > *model.rbegin()) {
+      ASSERT_EQ(outcome, ReceivedPackets::Outcome::fresh) << pn << " at step " << step;
+    }
+    if (outcome == ReceivedPackets::Outcome::fresh) model.insert(pn);
+    ASSERT_LE(rp.range_count(), 64u);
+    if (step % 13 == 0) {
+      const auto ack = rp.build_ack(t0, 32);
+      ASSERT_TRUE(ack.has_value());
+      ASSERT_LE(ack->ranges.size(), 32u);
+      for (const AckRange& r : ack->ranges) {
+        for (std::uint64_t x = r.smallest; x <= r.largest; ++x) ASSERT_TRUE(model.count(x)) << x;
+      }
+      rp.on_ack_sent();
+      // Acknowledged a while later: the ACK of the ACK names the largest it reported.
+      rp.on_ack_frame_acked(ack->largest());
+    }
+  }
+  // Everything received and not folded away is still a duplicate.
+  for (std::uint64_t pn : model) {
+    if (pn >= rp.duplicate_floor()) {
+      ASSERT_TRUE(rp.is_duplicate(pn)) << pn;
+    }
+  }
 }
 
 TEST(ReceivedPackets, MatchesASetModelUnderRandomArrivals) {

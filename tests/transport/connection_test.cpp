@@ -19,6 +19,7 @@
 #include "common/sodium.hpp"
 #include "crypto/handshake_responder.hpp"
 #include "sim/network.hpp"
+#include "transport/connection_node.hpp"
 
 namespace srudp::transport {
 namespace {
@@ -135,68 +136,7 @@ struct App {
   }
 };
 
-// A sim::Node around one Connection (client side, or server side once accepted).
-class ConnNode : public sim::Node {
- public:
-  ConnNode(SocketAddress self, RandomSource& rng) : self_(self), rng_(rng) {}
-
-  void connect(ConnectionConfig config, const SocketAddress& peer, Instant now) {
-    auto c = Connection::connect(std::move(config), peer, now, rng_);
-    if (!c) throw std::runtime_error("connect: " + c.error().message());
-    app.conn.emplace(std::move(*c));
-  }
-  // Server role: Initiations go through a HandshakeResponder until a connection exists.
-  void listen(ConnectionConfig config) {
-    server_config_ = std::move(config);
-    auto hc = server_config_->handshake.clone();
-    hc.payload = Connection::handshake_payload(*server_config_);
-    responder_ = std::make_unique<crypto::HandshakeResponder>(std::move(hc), crypto::ResponderLimits{}, rng_);
-  }
-
-  void handle_datagram(Instant now, const sim::Datagram& d) override {
-    if (!app.conn && responder_) {
-      auto type = wire::peek_packet_type(d.bytes);
-      if (!type || *type != wire::PacketType::Initiation) return;
-      wire::ConnectionId cid{};
-      rng_.fill(cid);
-      auto decision = responder_->on_initiation(now, d.from, d.bytes, 0, cid);
-      if (auto* accept = std::get_if<crypto::HandshakeResponder::Accept>(&decision)) {
-        auto c = Connection::accept(server_config_->clone(), std::move(accept->handshake), d.from, d.bytes.size(),
-                                    now, rng_);
-        if (c) app.conn.emplace(std::move(*c));
-      }
-      app.pump(now);
-      return;
-    }
-    if (!app.conn) return;
-    app.conn->handle_datagram(now, d.from, d.bytes);
-    app.pump(now);
-  }
-  std::optional<sim::Datagram> poll_transmit(Instant now) override {
-    if (!app.conn) return std::nullopt;
-    app.pump(now);
-    std::vector<std::uint8_t> buf(2048);
-    auto t = app.conn->poll_transmit(now, buf);
-    app.pump(now);
-    if (!t) return std::nullopt;
-    buf.resize(t->size);
-    return sim::Datagram{self_, t->to, std::move(buf)};
-  }
-  std::optional<Instant> poll_timeout() override { return app.conn ? app.conn->poll_timeout() : std::nullopt; }
-  void handle_timeout(Instant now) override {
-    if (!app.conn) return;
-    app.conn->handle_timeout(now);
-    app.pump(now);
-  }
-
-  App app;
-
- private:
-  SocketAddress self_;
-  RandomSource& rng_;
-  std::optional<ConnectionConfig> server_config_;
-  std::unique_ptr<crypto::HandshakeResponder> responder_;
-};
+using ConnNode = test::ConnectionNode<App>;
 
 // Client A and server B on the simulated internet with one path link between them.
 struct Pair {

@@ -42,14 +42,15 @@ std::vector<std::uint8_t> handshake_prologue(std::uint32_t version,
   return p;
 }
 
-HandshakeConfig HandshakeConfig::clone() const {
-  HandshakeConfig c;
-  if (psk) c.psk = psk->clone();
-  if (identity) c.identity = identity->clone();
-  c.pinned_peer = pinned_peer;
-  c.payload = payload;
-  c.version = version;
-  return c;
+HandshakeConfig::HandshakeConfig(const HandshakeConfig& other)
+    : pinned_peer(other.pinned_peer), payload(other.payload), version(other.version) {
+  if (other.psk) psk = other.psk->clone();
+  if (other.identity) identity = other.identity->clone();
+}
+
+HandshakeConfig& HandshakeConfig::operator=(const HandshakeConfig& other) {
+  if (this != &other) *this = HandshakeConfig(other);
+  return *this;
 }
 
 Result<HandshakeMode> HandshakeConfig::mode() const {

@@ -38,7 +38,15 @@ struct HandshakeConfig {
   std::vector<std::uint8_t> payload;      // sent encrypted to the peer (transport parameters)
   std::uint32_t version = wire::kVersion1;
 
-  HandshakeConfig clone() const;
+  HandshakeConfig() = default;
+  // Copies clone the secrets (Secret itself is move-only), so configurations containing this one
+  // can use their defaulted copies and never drop a field.
+  HandshakeConfig(const HandshakeConfig& other);
+  HandshakeConfig& operator=(const HandshakeConfig& other);
+  HandshakeConfig(HandshakeConfig&&) noexcept = default;
+  HandshakeConfig& operator=(HandshakeConfig&&) noexcept = default;
+  ~HandshakeConfig() = default;
+  HandshakeConfig clone() const { return *this; }  // an explicit copy, for readable call sites
   Result<HandshakeMode> mode() const;     // invalid_argument when neither a PSK nor an identity
 };
 

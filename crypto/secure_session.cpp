@@ -14,20 +14,6 @@ constexpr std::size_t kMaxPlaintext = 2048;
 
 }  // namespace
 
-SessionConfig SessionConfig::clone() const {
-  SessionConfig c;
-  c.handshake = handshake.clone();
-  c.aead = aead;
-  c.handshake_timeout = handshake_timeout;
-  c.initial_retransmit = initial_retransmit;
-  c.max_retransmit = max_retransmit;
-  c.idle_timeout = idle_timeout;
-  c.keepalive_interval = keepalive_interval;
-  c.max_datagram_size = max_datagram_size;
-  c.max_queued_datagrams = max_queued_datagrams;
-  c.limits = limits;
-  return c;
-}
 
 SecureSession::SecureSession(SessionConfig config, RandomSource& rng) : config_(std::move(config)), rng_(&rng) {}
 

@@ -62,25 +62,6 @@ std::uint64_t to_millis(Duration d) {
 
 }  // namespace
 
-ConnectionConfig ConnectionConfig::clone() const {
-  ConnectionConfig c;
-  c.handshake = handshake.clone();
-  c.aead = aead;
-  c.key_limits = key_limits;
-  c.congestion = congestion;
-  c.pmtud = pmtud;
-  c.handshake_timeout = handshake_timeout;
-  c.idle_timeout = idle_timeout;
-  c.keepalive_interval = keepalive_interval;
-  c.max_ack_delay = max_ack_delay;
-  c.stream_receive_window = stream_receive_window;
-  c.connection_receive_window = connection_receive_window;
-  c.max_receive_window = max_receive_window;
-  c.stream_send_buffer = stream_send_buffer;
-  c.max_streams = max_streams;
-  c.max_queued_datagrams = max_queued_datagrams;
-  return c;
-}
 
 struct StreamState {
   StreamState(std::uint64_t stream_id, std::size_t send_capacity, std::uint64_t receive_window,

@@ -176,33 +176,11 @@ class ConnNode final : public test::ConnectionNode<App> {
   void on_transmit(std::span<const std::uint8_t> bytes) override { wire_log.record(bytes); }
 };
 
-// A at kA and B at kB on the simulated internet with one path link. B listens and A connects,
-// or, with `simultaneous`, both connect to each other at the same instant.
-struct Pair {
+// A and B with the same link both ways; B listens and A connects, or both connect at once.
+struct Pair : test::ConnectionPair<ConnNode> {
   Pair(std::uint64_t seed, const sim::LinkConfig& link, ConnectionConfig a_config, ConnectionConfig b_config,
        bool simultaneous = false)
-      : net(seed), rng(seed), a(kA, rng), b(kB, rng) {
-    host_a = &net.add_host(a, kA);
-    host_b = &net.add_host(b, kB);
-    net.set_link(*host_a, *host_b, link);
-    if (simultaneous) {
-      a.connect(std::move(a_config), kB, net.now());
-      b.connect(std::move(b_config), kA, net.now());
-    } else {
-      b.listen(std::move(b_config));
-      a.connect(std::move(a_config), kB, net.now());
-    }
-  }
-  bool established() const { return a.app.established && b.app.established; }
-  Connection& client() { return *a.app.conn; }
-  Connection& server() { return *b.app.conn; }
-
-  sim::Network net;
-  SeededRandom rng;
-  ConnNode a;
-  ConnNode b;
-  sim::Host* host_a = nullptr;
-  sim::Host* host_b = nullptr;
+      : ConnectionPair(seed, kA, kB, link, link, std::move(a_config), std::move(b_config), simultaneous) {}
 };
 
 // Both sides send their own `bytes` (different contents) on a stream they open; both must read

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "crypto/handshake_responder.hpp"
+#include "sim/network.hpp"
 #include "sim/node.hpp"
 #include "transport/connection.hpp"
 
@@ -83,6 +84,38 @@ class ConnectionNode : public sim::Node {
   RandomSource& rng_;
   std::optional<ConnectionConfig> server_config_;
   std::unique_ptr<crypto::HandshakeResponder> responder_;
+};
+
+// A at `a_address` and B at `b_address` on the simulated internet, one path link between them.
+// B listens and A connects, or, with `simultaneous`, both connect to each other at once (as two
+// peers do after hole punching).
+template <class Node>
+struct ConnectionPair {
+  ConnectionPair(std::uint64_t seed, const SocketAddress& a_address, const SocketAddress& b_address,
+                 const sim::LinkConfig& a_to_b, const sim::LinkConfig& b_to_a, ConnectionConfig a_config,
+                 ConnectionConfig b_config, bool simultaneous = false)
+      : net(seed), rng(net.seed()), a(a_address, rng), b(b_address, rng) {
+    host_a = &net.add_host(a, a_address);
+    host_b = &net.add_host(b, b_address);
+    net.set_link(*host_a, *host_b, a_to_b, b_to_a);
+    if (simultaneous) {
+      a.connect(std::move(a_config), b_address, net.now());
+      b.connect(std::move(b_config), a_address, net.now());
+    } else {
+      b.listen(std::move(b_config));
+      a.connect(std::move(a_config), b_address, net.now());
+    }
+  }
+  bool established() const { return a.app.established && b.app.established; }
+  Connection& client() { return *a.app.conn; }
+  Connection& server() { return *b.app.conn; }
+
+  sim::Network net;
+  SeededRandom rng;
+  Node a;
+  Node b;
+  sim::Host* host_a = nullptr;
+  sim::Host* host_b = nullptr;
 };
 
 }  // namespace srudp::transport::test

@@ -138,27 +138,11 @@ struct App {
 
 using ConnNode = test::ConnectionNode<App>;
 
-// Client A and server B on the simulated internet with one path link between them.
-struct Pair {
+// Client A and server B, one path link between them; SRUDP_SIM_SEED overrides the seed.
+struct Pair : test::ConnectionPair<ConnNode> {
   Pair(std::uint64_t seed, const sim::LinkConfig& a_to_b, const sim::LinkConfig& b_to_a,
        ConnectionConfig a_config = base_config(), ConnectionConfig b_config = base_config())
-      : net(sim::test_seed(seed)), rng(net.seed()), a(kA, rng), b(kB, rng) {
-    host_a = &net.add_host(a, kA);
-    host_b = &net.add_host(b, kB);
-    net.set_link(*host_a, *host_b, a_to_b, b_to_a);
-    b.listen(std::move(b_config));
-    a.connect(std::move(a_config), kB, net.now());
-  }
-  bool established() const { return a.app.established && b.app.established; }
-  Connection& server() { return *b.app.conn; }
-  Connection& client() { return *a.app.conn; }
-
-  sim::Network net;
-  SeededRandom rng;
-  ConnNode a;
-  ConnNode b;
-  sim::Host* host_a = nullptr;
-  sim::Host* host_b = nullptr;
+      : ConnectionPair(sim::test_seed(seed), kA, kB, a_to_b, b_to_a, std::move(a_config), std::move(b_config)) {}
 };
 
 sim::LinkConfig delay_link(Duration d) {

@@ -11,6 +11,8 @@
 // otherwise it is marked only when accepted, as after a successful AEAD check.
 #include "crypto/replay_window.hpp"
 
+#include "tests/crypto/replay_window_model.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -23,28 +25,7 @@ using srudp::crypto::ReplayWindow;
 constexpr std::uint64_t W = ReplayWindow::kWindowSize;
 constexpr std::uint64_t kMaxPn = (std::uint64_t{1} << 62) - 1;
 
-class NaiveWindow {
- public:
-  bool may_accept(std::uint64_t pn) const {
-    if (!largest_ || pn > *largest_) return true;
-    if (*largest_ - pn >= W) return false;
-    return seen_.count(pn) == 0;
-  }
-  void mark(std::uint64_t pn) {
-    if (largest_ && pn < *largest_ && *largest_ - pn >= W) return;
-    seen_.insert(pn);
-    if (!largest_ || pn > *largest_) {
-      largest_ = pn;
-      const std::uint64_t floor = pn >= W ? pn - W + 1 : 0;
-      seen_.erase(seen_.begin(), seen_.lower_bound(floor));
-    }
-  }
-  std::uint64_t largest() const { return largest_.value_or(0); }
-
- private:
-  std::optional<std::uint64_t> largest_;
-  std::set<std::uint64_t> seen_;
-};
+using NaiveWindow = srudp::crypto::test::NaiveReplayWindow;
 
 class Reader {
  public:

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/crypto/replay_window_model.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -16,29 +18,7 @@ constexpr std::uint64_t W = ReplayWindow::kWindowSize;
 constexpr std::uint64_t kMaxPn = (std::uint64_t{1} << 62) - 1;
 constexpr std::uint64_t k2to40 = std::uint64_t{1} << 40;
 
-// The window rule stated plainly, on a std::set: what ReplayWindow must match exactly.
-class NaiveWindow {
- public:
-  bool may_accept(std::uint64_t pn) const {
-    if (!largest_ || pn > *largest_) return true;
-    if (*largest_ - pn >= W) return false;
-    return seen_.count(pn) == 0;
-  }
-  void mark(std::uint64_t pn) {
-    if (largest_ && pn < *largest_ && *largest_ - pn >= W) return;
-    seen_.insert(pn);
-    if (!largest_ || pn > *largest_) {
-      largest_ = pn;
-      // Forget what left the window so memory stays bounded.
-      const std::uint64_t floor = pn >= W ? pn - W + 1 : 0;
-      seen_.erase(seen_.begin(), seen_.lower_bound(floor));
-    }
-  }
-
- private:
-  std::optional<std::uint64_t> largest_;
-  std::set<std::uint64_t> seen_;
-};
+using NaiveWindow = srudp::crypto::test::NaiveReplayWindow;
 
 struct Query {
   std::uint64_t pn;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/stream/receive_buffer_model.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -241,51 +243,7 @@ TEST(ReceiveBufferTest, ResetChecksTheFinalSizeAndDropsData) {
 
 // ----- Random operations against a byte-per-entry model of the same rules.
 
-class Model {
- public:
-  explicit Model(std::uint64_t window) : window_(window), limit_(window) {}
-
-  bool insert(std::uint64_t offset, const std::vector<std::uint8_t>& data, bool fin) {
-    const std::uint64_t end = offset + data.size();
-    if (end > limit_) return false;
-    if (final_ && (end > *final_ || (fin && end != *final_))) return false;
-    if (!final_ && fin && end < highest_) return false;
-    if (fin) final_ = end;
-    highest_ = std::max(highest_, end);
-    for (std::size_t i = 0; i < data.size(); ++i) {
-      if (offset + i >= read_) bytes_.emplace(offset + i, data[i]);  // emplace keeps the first
-    }
-    return true;
-  }
-  std::vector<std::uint8_t> read(std::size_t max) {
-    std::vector<std::uint8_t> out;
-    while (out.size() < max) {
-      const auto it = bytes_.find(read_);
-      if (it == bytes_.end()) break;
-      out.push_back(it->second);
-      bytes_.erase(it);
-      ++read_;
-    }
-    return out;
-  }
-  std::optional<std::uint64_t> update() {
-    const std::uint64_t candidate = read_ + window_;
-    if (final_ || candidate <= limit_ || candidate - limit_ < window_ / 2) return std::nullopt;
-    limit_ = read_ + window_;
-    return limit_;
-  }
-  std::uint64_t limit() const { return limit_; }
-  std::uint64_t read_offset() const { return read_; }
-  bool finished() const { return final_ && read_ == *final_; }
-
- private:
-  std::uint64_t window_;
-  std::uint64_t limit_;
-  std::uint64_t read_ = 0;
-  std::uint64_t highest_ = 0;
-  std::optional<std::uint64_t> final_;
-  std::map<std::uint64_t, std::uint8_t> bytes_;
-};
+using Model = test::NaiveReceiveBuffer;
 
 TEST(ReceiveBufferTest, MatchesModelUnderRandomFrames) {
   for (std::uint64_t seed = 1; seed <= 60; ++seed) {

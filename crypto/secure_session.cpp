@@ -137,7 +137,7 @@ void SecureSession::on_data_packet(Instant now, const SocketAddress& from,
     ++stats_.dropped_replayed;
     return;
   }
-  std::array<std::uint8_t, kMaxPlaintext> plaintext{};
+  std::array<std::uint8_t, kMaxPlaintext> plaintext;  // written before read: no zero-fill per packet
   const auto header_bytes = datagram.first(header->header_size);
   const auto ciphertext = datagram.subspan(header->header_size);
   if (ciphertext.size() > plaintext.size() + kAeadTag) return;
@@ -240,7 +240,7 @@ std::optional<Transmit> SecureSession::emit_data_packet(Instant now, std::span<s
     return std::nullopt;
   }
   const std::size_t limit = std::min(out.size(), config_.max_datagram_size);
-  std::array<std::uint8_t, kMaxPlaintext> plaintext{};
+  std::array<std::uint8_t, kMaxPlaintext> plaintext;  // written before read: no zero-fill per packet
   const std::size_t reserve = 1 + wire::kConnectionIdSize + 8 + kAeadTag;
   if (limit <= reserve) return std::nullopt;
   wire::Writer payload(std::span<std::uint8_t>(plaintext.data(), limit - reserve));

@@ -21,17 +21,24 @@ endfunction()
 # targets (an #include fails to compile), and linking anything Boost is a configure error.
 # tests/sans_io_boundary.cmake checks the sources for the rest (sockets, clocks, threads).
 set(SRUDP_CORE_DIRS "" CACHE INTERNAL "")
+# Core headers are included by path from the project root ("common/address.hpp"); installed, they
+# live under include/srudp/core/ (see cmake/SrudpInstall.cmake).
+include(GNUInstallDirs)
+set(SRUDP_CORE_INCLUDE_DIRS
+  "$<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>" "$<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>"
+  "$<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/srudp/core>"
+  "$<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>")
 function(srudp_core_library target)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   if(NOT ARG_SOURCES)  # an area with headers only (so far)
     add_library(${target} INTERFACE)
-    target_include_directories(${target} INTERFACE "${PROJECT_SOURCE_DIR}" "${PROJECT_SOURCE_DIR}/include")
+    target_include_directories(${target} INTERFACE ${SRUDP_CORE_INCLUDE_DIRS})
     target_link_libraries(${target} INTERFACE ${ARG_DEPS})
     return()
   endif()
   add_library(${target} STATIC ${ARG_SOURCES})
   target_include_directories(${target} BEFORE PRIVATE "${PROJECT_SOURCE_DIR}/cmake/sans_io_poison")
-  target_include_directories(${target} PUBLIC "${PROJECT_SOURCE_DIR}" "${PROJECT_SOURCE_DIR}/include")
+  target_include_directories(${target} PUBLIC ${SRUDP_CORE_INCLUDE_DIRS})
   target_link_libraries(${target} PUBLIC ${ARG_DEPS})
   srudp_warnings(${target})
   foreach(dep IN LISTS ARG_DEPS)

@@ -40,6 +40,11 @@ class Category final : public std::error_category {
       case errc::flow_control_error: return "peer exceeded the advertised flow-control limit";
       case errc::final_size_error: return "peer changed a stream's final size or sent past it";
       case errc::io_error: return "I/O error";
+      case errc::stream_limit_reached:
+        return "stream limit reached: the peer allows no new stream until it raises its limit";
+      case errc::stream_reset: return "stream reset by the peer: its unread data was discarded";
+      case errc::stream_stopped:
+        return "stream stopped: its sending side was reset (by us, or at the peer's request)";
     }
     return "unknown srudp error";
   }

@@ -137,7 +137,7 @@ std::error_code ReceiveBuffer::insert(std::uint64_t offset, std::span<const std:
   if (const auto ec = check_final_size(end, fin)) return ec;
   if (fin) final_size_ = end;
   highest_received_ = std::max(highest_received_, end);
-  if (reset_) return {};
+  if (reset_ || stopped_) return {};
 
   const std::uint64_t start = std::max(offset, read_offset_);
   if (start >= end) return {};  // empty, or all of it was read already
@@ -175,11 +175,20 @@ std::error_code ReceiveBuffer::on_reset(std::uint64_t final_size) {
   final_size_ = final_size;
   highest_received_ = final_size;
   reset_ = true;
+  discard();
+  return {};
+}
+
+void ReceiveBuffer::stop() {
+  stopped_ = true;
+  discard();
+}
+
+void ReceiveBuffer::discard() {
   ring_ = {};
   bitmap_ = {};
   head_ = 0;
   contiguous_end_ = stored_end_ = read_offset_;
-  return {};
 }
 
 std::size_t ReceiveBuffer::read(std::span<std::uint8_t> out) {
@@ -193,7 +202,7 @@ std::size_t ReceiveBuffer::read(std::span<std::uint8_t> out) {
 }
 
 std::size_t ReceiveBuffer::readable() const noexcept {
-  return reset_ ? 0 : static_cast<std::size_t>(contiguous_end_ - read_offset_);
+  return reset_ || stopped_ ? 0 : static_cast<std::size_t>(contiguous_end_ - read_offset_);
 }
 
 bool ReceiveBuffer::is_finished() const noexcept {
@@ -201,7 +210,7 @@ bool ReceiveBuffer::is_finished() const noexcept {
 }
 
 std::optional<std::uint64_t> ReceiveBuffer::take_window_update() {
-  if (final_size_ || reset_) return std::nullopt;  // the peer cannot send more anyway
+  if (final_size_ || reset_ || stopped_) return std::nullopt;  // the peer will not send more
   const std::uint64_t candidate = read_offset_ + std::min(window_, kMaxStreamOffset - read_offset_);
   if (candidate <= advertised_ || candidate - advertised_ < window_ / 2) return std::nullopt;
   advertised_ = candidate;

@@ -36,6 +36,11 @@ class ReceiveBuffer {
   std::error_code on_reset(std::uint64_t final_size);
   bool is_reset() const noexcept { return reset_; }
 
+  // The application will read no more (it sent STOP_SENDING): discards the buffered data. Later
+  // inserts are checked (flow control, final size) and dropped, as after a reset.
+  void stop();
+  bool is_stopped() const noexcept { return stopped_; }
+
   // Copies contiguous bytes from the read offset into `out`; returns how many.
   std::size_t read(std::span<std::uint8_t> out);
   // Bytes read() would return now (given room).
@@ -70,6 +75,7 @@ class ReceiveBuffer {
   void copy_in(std::uint64_t rel, std::span<const std::uint8_t> bytes) noexcept;
   void copy_out(std::span<std::uint8_t> out) const noexcept;  // from rel 0
   void ensure_capacity(std::uint64_t needed);
+  void discard();  // frees the buffered bytes
   std::error_code check_final_size(std::uint64_t end, bool fin) const noexcept;
 
   std::uint64_t window_;
@@ -80,6 +86,7 @@ class ReceiveBuffer {
   std::uint64_t highest_received_ = 0;  // largest end offset of any accepted frame
   std::optional<std::uint64_t> final_size_;
   bool reset_ = false;
+  bool stopped_ = false;
 
   std::vector<std::uint8_t> ring_;     // ring_[position(rel)] holds byte read_offset_ + rel
   std::vector<std::uint64_t> bitmap_;  // bit p: ring_[p] holds a received byte

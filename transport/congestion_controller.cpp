@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "transport/bbr.hpp"
 #include "transport/cubic.hpp"
 #include "transport/new_reno.hpp"
 
@@ -15,6 +16,12 @@ __extension__ using uint128 = unsigned __int128;
 constexpr std::uint64_t kNanosPerSecond = 1'000'000'000;
 
 }  // namespace
+
+std::uint64_t RateSample::bytes_per_second() const {
+  if (interval <= Duration::zero()) return 0;
+  const uint128 rate = uint128{delivered_bytes} * kNanosPerSecond / static_cast<std::uint64_t>(interval.count());
+  return static_cast<std::uint64_t>(std::min<uint128>(rate, std::numeric_limits<std::uint64_t>::max()));
+}
 
 std::uint64_t CongestionController::initial_window(std::uint64_t max_datagram_size) {
   return std::min(10 * max_datagram_size, std::max<std::uint64_t>(14720, 2 * max_datagram_size));
@@ -73,6 +80,8 @@ std::unique_ptr<CongestionController> make_congestion_controller(
       return std::make_unique<NewReno>(max_datagram_size);
     case CongestionAlgorithm::cubic:
       return std::make_unique<Cubic>(max_datagram_size);
+    case CongestionAlgorithm::bbr:
+      return std::make_unique<Bbr>(max_datagram_size);
   }
   return std::make_unique<Cubic>(max_datagram_size);
 }

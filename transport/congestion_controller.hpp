@@ -17,12 +17,21 @@
 namespace srudp::transport {
 
 // A delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation) for model-based controllers
-// such as BBR. Loss-based controllers (NewReno, CUBIC) ignore it; it is optional so the
-// loss-recovery code can start filling it in later without changing this interface.
+// such as BBR, produced by DeliveryRateEstimator (transport/delivery_rate.hpp) when a packet is
+// acknowledged. Loss-based controllers (NewReno, CUBIC) ignore it.
 struct RateSample {
   std::uint64_t delivered_bytes = 0;  // bytes delivered over the sample interval
-  Duration interval{};                // the longer of the send and ack intervals
+  Duration interval{};                // the longer of the send and ack intervals; never zero
   bool is_app_limited = false;        // the packet was sent while the sender was app-limited
+  // The connection's delivered-bytes counter when the packet was sent and after its ACK: BBR counts
+  // round trips with them (a round ends when a packet sent after the previous round ended is acked).
+  std::uint64_t prior_delivered = 0;
+  std::uint64_t delivered = 0;
+  Duration send_elapsed{};  // the two intervals behind `interval`
+  Duration ack_elapsed{};
+
+  // delivered_bytes / interval, saturated; 0 for an empty sample.
+  std::uint64_t bytes_per_second() const;
 };
 
 // One newly acknowledged packet that counted towards bytes in flight.
@@ -33,7 +42,7 @@ struct AckedPacket {
   std::optional<RateSample> rate_sample;
 };
 
-enum class CongestionAlgorithm { new_reno, cubic };
+enum class CongestionAlgorithm { new_reno, cubic, bbr };
 
 class CongestionController {
  public:
@@ -136,8 +145,8 @@ class SpuriousCongestionTracker {
   std::vector<std::uint64_t> pending_;     // declared lost since, not yet acknowledged; ascending
 };
 
-// CUBIC is the default, as in Linux and most QUIC stacks. max_datagram_size is clamped to
-// [1, kMaxDatagramSizeLimit].
+// CUBIC is the default, as in Linux and most QUIC stacks; BBR (transport/bbr.hpp) is model-based
+// and needs the rate samples. max_datagram_size is clamped to [1, kMaxDatagramSizeLimit].
 std::unique_ptr<CongestionController> make_congestion_controller(
     CongestionAlgorithm algorithm, std::uint64_t max_datagram_size);
 

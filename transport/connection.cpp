@@ -2,15 +2,14 @@
 
 #include <algorithm>
 #include <deque>
-#include <map>
 #include <string>
 #include <unordered_map>
 #include <variant>
 
 #include "crypto/handshake_driver.hpp"
 #include "crypto/replay_window.hpp"
-#include "stream/receive_buffer.hpp"
-#include "stream/send_buffer.hpp"
+#include "stream/connection_streams.hpp"
+#include "stream/datagram_queue.hpp"
 #include "transport/loss_detection.hpp"
 #include "transport/pacer.hpp"
 #include "transport/received_packets.hpp"
@@ -29,28 +28,14 @@ constexpr std::size_t kMaxHeader = wire::data_header_size(8);
 constexpr std::size_t kAckRangesPerPacket = 32;      // newest ranges reported in one ACK frame
 constexpr std::size_t kMaxPendingPathResponses = 4;  // answers to PATH_CHALLENGEs not yet sent
 constexpr int kCloseResends = 3;                     // CLOSE repeated in answer to late packets
-constexpr int kPathChallengeAttempts = 3;
-constexpr std::size_t kMinStreamFrameData = 32;  // not worth a STREAM frame below this
+constexpr std::size_t kAckRoom = 64;             // kept free for an ACK beside a full datagram
+constexpr Duration kMinDatagramAge = std::chrono::milliseconds(5);
 constexpr std::uint64_t kMaxAmplification = 3;
 constexpr std::uint64_t kMinSendBudget = 64;  // amplification budget below which we stay silent
 
 // What a sent packet carried that must be repaired if it is lost (or confirmed when acked).
-struct StreamChunkSent {
-  std::uint64_t stream_id;
-  std::uint64_t offset;
-  std::uint64_t length;
-  bool fin;
-};
 struct EstablishedSent {};
-struct MaxDataSent {};
-struct MaxStreamDataSent {
-  std::uint64_t stream_id;
-};
-struct MaxStreamsSent {};
-using SentFrame = std::variant<StreamChunkSent, EstablishedSent, MaxDataSent, MaxStreamDataSent, MaxStreamsSent>;
-
-bool is_client_stream(std::uint64_t id) { return (id & 1) == 0; }
-bool is_unidirectional(std::uint64_t id) { return (id & 2) != 0; }
+using SentFrame = std::variant<EstablishedSent, stream::SentStreamFrame>;
 
 Duration millis(std::uint64_t ms) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::min<std::uint64_t>(ms, 1ull << 40)));
@@ -60,23 +45,32 @@ std::uint64_t to_millis(Duration d) {
       0, std::chrono::duration_cast<std::chrono::milliseconds>(d).count()));
 }
 
+stream::ConnectionStreams::Config streams_config(const ConnectionConfig& c) {
+  stream::ConnectionStreams::Config s;
+  s.send_capacity = c.stream_send_buffer;
+  s.stream_receive_window = c.stream_receive_window;
+  s.connection_receive_window = c.connection_receive_window;
+  s.max_receive_window = c.max_receive_window;
+  s.max_bidi_streams = c.max_streams;
+  s.max_uni_streams = c.max_unidirectional_streams;
+  return s;
+}
+
+ConnectionEvent to_connection_event(const stream::StreamEvent& e) {
+  using K = ConnectionEvent::Kind;
+  K kind = K::stream_opened;
+  switch (e.kind) {
+    case stream::StreamEvent::Kind::opened: kind = K::stream_opened; break;
+    case stream::StreamEvent::Kind::readable: kind = K::stream_readable; break;
+    case stream::StreamEvent::Kind::writable: kind = K::stream_writable; break;
+    case stream::StreamEvent::Kind::reset: kind = K::stream_reset; break;
+    case stream::StreamEvent::Kind::stopped: kind = K::stream_stopped; break;
+    case stream::StreamEvent::Kind::available: kind = K::streams_available; break;
+  }
+  return ConnectionEvent{kind, e.stream_id, {}, {}, e.application_error};
+}
+
 }  // namespace
-
-
-struct StreamState {
-  StreamState(std::uint64_t stream_id, std::size_t send_capacity, std::uint64_t receive_window,
-              std::uint64_t peer_limit)
-      : id(stream_id), send(send_capacity), receive(receive_window), peer_max_stream_data(peer_limit) {}
-
-  std::uint64_t id;
-  stream::SendBuffer send;
-  stream::ReceiveBuffer receive;
-  std::uint64_t peer_max_stream_data;  // how far we may send
-  bool max_stream_data_due = false;    // send MAX_STREAM_DATA with receive.max_stream_data()
-  bool readable_signalled = false;     // a stream_readable event is outstanding
-  bool wants_writable = false;         // a write came up short: signal stream_writable later
-  std::optional<Instant> last_window_update;
-};
 
 struct Connection::State {
   ConnectionConfig config;
@@ -97,12 +91,13 @@ struct Connection::State {
   // Path and anti-amplification.
   SocketAddress peer;
   bool path_validated = false;
+  std::optional<SocketAddress> validated_peer;  // the last address that passed validation
   std::uint64_t path_received = 0;
   std::uint64_t path_sent = 0;
   std::optional<std::array<std::uint8_t, wire::kPathDataSize>> challenge;  // outstanding
   bool challenge_due = false;
-  int challenge_attempts = 0;
-  Instant challenge_deadline{};
+  Instant challenge_deadline{};  // resend
+  Instant challenge_expiry{};    // give up on the new path
   std::deque<std::array<std::uint8_t, wire::kPathDataSize>> path_responses;
 
   // Data phase.
@@ -140,25 +135,11 @@ struct Connection::State {
   bool close_due = false;
   int close_resends_left = 0;
 
-  // Streams and flow control.
-  std::map<std::uint64_t, StreamState> streams;
-  std::uint64_t local_streams_opened = 0;   // streams we opened (count)
-  std::uint64_t peer_streams_opened = 0;    // streams the peer opened (count, implicit ones included)
-  std::uint64_t peer_max_streams = 0;       // how many we may open
-  std::uint64_t local_max_streams = 0;      // how many the peer may open (advertised)
-  bool max_streams_due = false;
-  std::uint64_t peer_max_data = 0;          // connection credit for sending
-  std::uint64_t data_sent = 0;              // new stream bytes sent, all streams
-  std::uint64_t local_max_data = 0;         // advertised connection limit
-  std::uint64_t connection_window = 0;
-  std::uint64_t data_received = 0;          // highest offsets received, summed
-  std::uint64_t data_consumed = 0;          // bytes the application read, summed
-  bool max_data_due = false;
-  std::optional<Instant> last_max_data_update;
-  std::uint64_t stream_window = 0;          // the window new streams start with
-  std::uint64_t round_robin_after = 0;      // stream id served last
+  // Streams and datagrams.
+  stream::ConnectionStreams streams;
+  std::vector<stream::SentStreamFrame> sent_scratch;  // what one packet carried for the streams
+  stream::DatagramQueue datagrams;
 
-  std::deque<std::vector<std::uint8_t>> datagrams;
   std::deque<ConnectionEvent> events;
   std::vector<std::uint8_t> scratch;  // decrypted payloads
   ConnectionStats stats;
@@ -166,12 +147,14 @@ struct Connection::State {
   explicit State(ConnectionConfig c)
       : config(std::move(c)),
         received(ReceivedPacketsConfig{config.max_ack_delay, 2, kMaxAckRanges}),
-        pmtud(config.pmtud) {}
+        pmtud(config.pmtud),
+        streams(streams_config(config)),
+        datagrams(config.max_queued_datagrams) {}
 
   // ---- lifecycle -------------------------------------------------------------------------------
   void push_event(ConnectionEvent::Kind kind, std::uint64_t stream_id = 0, std::vector<std::uint8_t> data = {},
-                  std::error_code ec = {}) {
-    events.push_back(ConnectionEvent{kind, stream_id, std::move(data), ec});
+                  std::error_code ec = {}, std::uint64_t application_error = 0) {
+    events.push_back(ConnectionEvent{kind, stream_id, std::move(data), ec, application_error});
   }
 
   bool is_over() const {
@@ -179,10 +162,16 @@ struct Connection::State {
            state == ConnectionState::closed;
   }
 
-  void release_resources() {
+  // Streams and datagrams die with the connection.
+  void drop_application_data() {
+    take_stream_events();  // before the closed event
     streams.clear();
     datagrams.clear();
     sent_frames.clear();
+  }
+
+  void release_resources() {
+    drop_application_data();
     driver.reset();
   }
 
@@ -209,15 +198,58 @@ struct Connection::State {
     close_due = true;
     close_resends_left = kCloseResends;
     closing_deadline = now + 3 * loss.pto_period(rtt);
-    streams.clear();
-    datagrams.clear();
-    sent_frames.clear();
+    drop_application_data();
     push_event(ConnectionEvent::Kind::closed, 0, {}, ec);
   }
 
   void protocol_violation(const char* why) { close_with(errc::protocol_violation, kCloseProtocolViolation, why); }
 
-  // ---- anti-amplification ----------------------------------------------------------------------
+  // Stream events join the connection's, in order.
+  void take_stream_events() {
+    while (auto e = streams.poll_event()) events.push_back(to_connection_event(*e));
+  }
+
+  // ---- path validation and anti-amplification --------------------------------------------------
+  void mark_path_validated() {
+    path_validated = true;
+    validated_peer = peer;
+  }
+
+  void migrate_to(const SocketAddress& from, std::size_t datagram_size) {
+    ++stats.path_migrations;
+    peer = from;
+    challenge.reset();
+    challenge_due = false;
+    if (validated_peer && from == *validated_peer) {
+      path_validated = true;  // back on a path that passed validation before (RFC 9000 9.3.3)
+      return;
+    }
+    path_validated = false;
+    path_received = datagram_size;
+    path_sent = 0;
+    std::array<std::uint8_t, wire::kPathDataSize> data{};
+    rng->fill(data);
+    challenge = data;
+    challenge_due = true;
+    challenge_deadline = now;
+    // RFC 9000 9.3.2: three times the larger of the current PTO and that of a fresh path (the new
+    // path may be much slower than the old one).
+    challenge_expiry = now + 3 * std::max(loss.pto_period(rtt), RttEstimator().pto_base(rtt.max_ack_delay()));
+  }
+
+  // No PATH_RESPONSE in time: the new path does not work (or the packet that moved us was
+  // forwarded by someone else). Back to the last validated path rather than staying, limited by
+  // the amplification budget, on one that may lead nowhere.
+  void abandon_path_validation() {
+    challenge.reset();
+    challenge_due = false;
+    ++stats.path_validation_failures;
+    if (validated_peer && *validated_peer != peer) {
+      peer = *validated_peer;
+      path_validated = true;
+    }
+  }
+
   std::uint64_t amplification_budget() const {
     if (path_validated) return UINT64_MAX;
     const std::uint64_t allowed = kMaxAmplification * path_received;
@@ -260,12 +292,12 @@ struct Connection::State {
     }
     protection.emplace(std::move(*created));
 
-    // Limits the peer announced.
-    peer_max_data = peer_params.initial_max_data;
-    peer_max_streams = peer_params.initial_max_streams_bidi;
-    for (auto& [id, s] : streams) {
-      s.peer_max_stream_data = initial_peer_stream_limit(id);
-    }
+    // Our role in stream ids, and the limits the peer announced.
+    streams.start(initiator ? stream::Role::client : stream::Role::server,
+                  {{peer_params.initial_max_stream_data_bidi_local, peer_params.initial_max_stream_data_bidi_remote,
+                    peer_params.initial_max_stream_data_uni, peer_params.initial_max_streams_bidi,
+                    peer_params.initial_max_streams_uni},
+                   peer_params.initial_max_data});
     rtt.set_max_ack_delay(millis(peer_params.max_ack_delay_ms));
     const Duration peer_idle = millis(peer_params.max_idle_timeout_ms);
     if (config.idle_timeout <= Duration::zero()) {
@@ -283,21 +315,6 @@ struct Connection::State {
     state = ConnectionState::confirming;
     established_due = true;
     last_received = t;
-  }
-
-  // New streams advertise the initial window the peer knows of, and grow to the auto-tuned one
-  // with their first update.
-  StreamState& add_stream(std::uint64_t id) {
-    auto [pos, inserted] = streams.try_emplace(id, id, config.stream_send_buffer, config.stream_receive_window,
-                                               initial_peer_stream_limit(id));
-    pos->second.receive.set_window(stream_window);
-    return pos->second;
-  }
-
-  std::uint64_t initial_peer_stream_limit(std::uint64_t id) const {
-    // The peer's "local" limit applies to streams it opened, its "remote" one to ours.
-    const bool ours = is_client_stream(id) == initiator;
-    return ours ? peer_params.initial_max_stream_data_bidi_remote : peer_params.initial_max_stream_data_bidi_local;
   }
 
   void check_established(Instant t) {
@@ -323,7 +340,7 @@ struct Connection::State {
         fail_silently(ec);
         return;
       }
-      if (driver->heard_authenticated_reply() && from == peer) path_validated = true;
+      if (driver->heard_authenticated_reply() && from == peer) mark_path_validated();
       if (!protection && driver->is_complete()) start_data_phase(t);
       return;
     }
@@ -369,7 +386,7 @@ struct Connection::State {
       if (!newest) return;
       migrate_to(from, datagram.size());
     } else if (!path_validated && !challenge) {
-      path_validated = true;  // the first authenticated packet at the handshake address
+      mark_path_validated();  // the first authenticated packet at the handshake address
     }
 
     bool ack_eliciting = false;
@@ -383,29 +400,23 @@ struct Connection::State {
       return;
     }
     if (ec) {
-      protocol_violation(ec == errc::protocol_violation ? "protocol violation" : "malformed frame");
+      if (ec == errc::flow_control_error) {
+        close_with(errc::protocol_violation, kCloseFlowControlError, "flow control");
+      } else {
+        protocol_violation(ec == errc::protocol_violation  ? "protocol violation"
+                           : ec == errc::final_size_error ? "final size changed"
+                                                           : "malformed frame");
+      }
       return;
     }
     received.on_packet_received(pn, ack_eliciting, t);
     check_established(t);
   }
 
-  void migrate_to(const SocketAddress& from, std::size_t datagram_size) {
-    peer = from;
-    ++stats.path_migrations;
-    path_validated = false;
-    path_received = datagram_size;
-    path_sent = 0;
-    std::array<std::uint8_t, wire::kPathDataSize> data{};
-    rng->fill(data);
-    challenge = data;
-    challenge_due = true;
-    challenge_attempts = 0;
-    challenge_deadline = now;
-  }
-
   std::error_code on_frame(Instant t, const wire::Frame& frame) {
-    return std::visit([&](const auto& f) { return handle(t, f); }, frame);
+    const std::error_code ec = std::visit([&](const auto& f) { return handle(t, f); }, frame);
+    take_stream_events();
+    return ec;
   }
 
   std::error_code handle(Instant, const wire::Padding&) { return {}; }
@@ -424,9 +435,7 @@ struct Connection::State {
     state = ConnectionState::draining;
     error = errc::connection_closed;
     closing_deadline = now + 3 * loss.pto_period(rtt);
-    streams.clear();
-    datagrams.clear();
-    sent_frames.clear();
+    drop_application_data();
     push_event(ConnectionEvent::Kind::closed, 0, std::vector<std::uint8_t>(close.reason.begin(), close.reason.end()),
                errc::connection_closed);
     return make_error_code(errc::connection_closed);  // stop parsing
@@ -444,96 +453,29 @@ struct Connection::State {
     if (challenge && *challenge == pr.data) {
       challenge.reset();
       challenge_due = false;
-      path_validated = true;
+      mark_path_validated();
     }
     return {};
   }
-  std::error_code handle(Instant, const wire::MaxData& md) {
-    peer_max_data = std::max(peer_max_data, md.max);
+  std::error_code handle(Instant, const wire::MaxData& f) {
+    streams.on_max_data(f);
     return {};
   }
-  std::error_code handle(Instant, const wire::MaxStreams& ms) {
-    if (ms.bidirectional) peer_max_streams = std::max(peer_max_streams, ms.max);
+  std::error_code handle(Instant, const wire::MaxStreams& f) {
+    streams.on_max_streams(f);
     return {};
   }
-  std::error_code handle(Instant, const wire::MaxStreamData& msd) {
-    auto s = stream_for_frame(msd.stream_id);
-    if (!s) return s.error();
-    if (*s) (*s)->peer_max_stream_data = std::max((*s)->peer_max_stream_data, msd.max);
-    return {};
-  }
-  std::error_code handle(Instant, const wire::StopSending& ss) {
-    auto s = stream_for_frame(ss.stream_id);
-    if (!s) return s.error();
-    if (*s && !(*s)->send.is_reset()) (*s)->send.reset();
-    return {};
-  }
-  std::error_code handle(Instant, const wire::ResetStream& rs) {
-    auto s = stream_for_frame(rs.stream_id);
-    if (!s) return s.error();
-    StreamState* st = *s;
-    if (!st) return {};
-    const std::uint64_t before = st->receive.highest_received();
-    if (rs.final_size > before && data_received + (rs.final_size - before) > local_max_data) {
-      return errc::protocol_violation;
-    }
-    if (st->receive.on_reset(rs.final_size)) return errc::protocol_violation;
-    const std::uint64_t unread = st->receive.highest_received() - st->receive.read_offset();
-    data_received += st->receive.highest_received() - before;
-    data_consumed += unread;  // the discarded bytes give their credit back
-    signal_readable(*st);
-    return {};
-  }
-  std::error_code handle(Instant, const wire::Stream& f) {
-    auto s = stream_for_frame(f.stream_id);
-    if (!s) return s.error();
-    StreamState* st = *s;
-    if (!st) return {};  // a stream already retired: a late retransmission
-    const std::uint64_t before = st->receive.highest_received();
-    const std::uint64_t end = f.offset + f.data.size();  // frame decoding bounds it by 2^62
-    if (end > before && data_received + (end - before) > local_max_data) return errc::protocol_violation;
-    if (st->receive.insert(f.offset, f.data, f.fin)) return errc::protocol_violation;
-    data_received += st->receive.highest_received() - before;
-    if (st->receive.readable() > 0 || st->receive.is_finished()) signal_readable(*st);
-    return {};
-  }
-
-  void signal_readable(StreamState& s) {
-    if (s.readable_signalled) return;
-    s.readable_signalled = true;
-    push_event(ConnectionEvent::Kind::stream_readable, s.id);
-  }
-
-  // The stream a frame names: nullptr for a stream already retired; errors for ids the peer may
-  // not use. Peer-initiated streams open implicitly, lower numbers included (as in QUIC).
-  Result<StreamState*> stream_for_frame(std::uint64_t id) {
-    if (is_unidirectional(id)) return errc::protocol_violation;
-    auto it = streams.find(id);
-    if (it != streams.end()) return &it->second;
-    const std::uint64_t index = id >> 2;
-    const bool ours = is_client_stream(id) == initiator;
-    if (ours) {
-      if (index >= local_streams_opened) return errc::protocol_violation;  // never opened
-      return static_cast<StreamState*>(nullptr);
-    }
-    if (index < peer_streams_opened) return static_cast<StreamState*>(nullptr);
-    if (index >= local_max_streams) return errc::protocol_violation;  // stream limit
-    StreamState* last = nullptr;
-    for (std::uint64_t i = peer_streams_opened; i <= index; ++i) {  // bounded by max_streams
-      const std::uint64_t sid = (i << 2) | (initiator ? 1u : 0u);
-      last = &add_stream(sid);
-      push_event(ConnectionEvent::Kind::stream_opened, sid);
-    }
-    peer_streams_opened = index + 1;
-    return last;
-  }
+  std::error_code handle(Instant, const wire::MaxStreamData& f) { return streams.on_max_stream_data(f); }
+  std::error_code handle(Instant, const wire::StopSending& f) { return streams.on_stop_sending(f); }
+  std::error_code handle(Instant t, const wire::ResetStream& f) { return streams.on_reset_stream(f, t, rtt.smoothed()); }
+  std::error_code handle(Instant t, const wire::Stream& f) { return streams.on_stream(f, t, rtt.smoothed()); }
 
   void on_ack_outcome(Instant t, const AckOutcome& outcome) {
     for (const SentPacket& p : outcome.acked) {
       if (p.ack_frame_largest) received.on_ack_frame_acked(*p.ack_frame_largest);
       for (std::uint64_t token : p.frame_tokens) on_frame_acked(token);
       if (p.in_flight && cc) {
-        cc->on_ack(t, AckedPacket{p.packet_number, p.time_sent, p.size, std::nullopt}, rtt,
+        cc->on_ack(t, AckedPacket{p.packet_number, p.time_sent, p.size, p.rate_sample}, rtt,
                    loss.sent_packets().bytes_in_flight(), app_limited);
       }
       pmtud.on_packet_acked(p.packet_number, p.size, t);
@@ -544,7 +486,8 @@ struct Connection::State {
     if (spurious_congestion.on_spurious_losses(outcome.spurious_losses) && cc) cc->on_spurious_congestion(t);
     after_mtu_change();
     pmtud.set_probe_timer(3 * loss.pto_period(rtt));
-    signal_writable();
+    streams.signal_writable();
+    take_stream_events();
   }
 
   void on_lost(Instant t, const std::vector<SentPacket>& lost, bool persistent) {
@@ -577,131 +520,47 @@ struct Connection::State {
   void on_frame_acked(std::uint64_t token) {
     auto it = sent_frames.find(token);
     if (it == sent_frames.end()) return;
-    std::visit(
-        [&](const auto& f) {
-          using T = std::decay_t<decltype(f)>;
-          if constexpr (std::is_same_v<T, StreamChunkSent>) {
-            auto s = streams.find(f.stream_id);
-            if (s != streams.end()) {
-              s->second.send.on_acked(f.offset, f.length, f.fin);
-              maybe_retire(s->first);
-            }
-          } else if constexpr (std::is_same_v<T, EstablishedSent>) {
-            ours_acked = true;
-          }
-        },
-        it->second);
+    if (const auto* f = std::get_if<stream::SentStreamFrame>(&it->second)) {
+      streams.on_acked(*f);
+    } else {
+      ours_acked = true;  // ESTABLISHED
+    }
     sent_frames.erase(it);
   }
 
   void on_frame_lost(std::uint64_t token) {
     auto it = sent_frames.find(token);
     if (it == sent_frames.end()) return;
-    std::visit(
-        [&](const auto& f) {
-          using T = std::decay_t<decltype(f)>;
-          if constexpr (std::is_same_v<T, StreamChunkSent>) {
-            auto s = streams.find(f.stream_id);
-            if (s != streams.end()) {
-              s->second.send.on_lost(f.offset, f.length, f.fin);
-              if (f.length > 0) stats.stream_bytes_retransmitted += f.length;
-            }
-          } else if constexpr (std::is_same_v<T, EstablishedSent>) {
-            if (!ours_acked) established_due = true;
-          } else if constexpr (std::is_same_v<T, MaxDataSent>) {
-            max_data_due = true;  // re-sent with the current value
-          } else if constexpr (std::is_same_v<T, MaxStreamDataSent>) {
-            auto s = streams.find(f.stream_id);
-            if (s != streams.end() && !s->second.receive.final_size()) s->second.max_stream_data_due = true;
-          } else if constexpr (std::is_same_v<T, MaxStreamsSent>) {
-            max_streams_due = true;
-          }
-        },
-        it->second);
+    if (const auto* f = std::get_if<stream::SentStreamFrame>(&it->second)) {
+      streams.on_lost(*f);
+    } else if (!ours_acked) {
+      established_due = true;
+    }
     sent_frames.erase(it);
   }
 
-  void signal_writable() {
-    for (auto& [id, s] : streams) {
-      if (s.wants_writable && s.send.writable() > 0) {
-        s.wants_writable = false;
-        push_event(ConnectionEvent::Kind::stream_writable, id);
-      }
-    }
-  }
-
-  // Forgets a stream both sides are done with; a peer's stream gives the peer a new one.
-  void maybe_retire(std::uint64_t id) {
-    auto it = streams.find(id);
-    if (it == streams.end()) return;
-    StreamState& s = it->second;
-    const bool send_done = s.send.all_acked() || s.send.is_reset();
-    const bool receive_done = s.receive.is_finished() || s.receive.is_reset();
-    if (!send_done || !receive_done) return;
-    const bool peers = is_client_stream(id) != initiator;
-    streams.erase(it);
-    if (peers) {
-      ++local_max_streams;
-      max_streams_due = true;
-    }
-  }
-
-  // ---- flow-control updates --------------------------------------------------------------------
-  void after_read(StreamState& s, std::size_t n) {
-    data_consumed += n;
-    // Auto-tuning: when the window's half was consumed within ~2 RTTs, the window (not the reader)
-    // limits throughput; double it, up to max_receive_window.
-    if (auto update = s.receive.take_window_update()) {
-      if (s.last_window_update && now - *s.last_window_update < 2 * rtt.smoothed() &&
-          s.receive.window() < config.max_receive_window) {
-        s.receive.set_window(std::min(s.receive.window() * 2, config.max_receive_window));
-        stream_window = std::max(stream_window, s.receive.window());
-        (void)s.receive.take_window_update();
-      }
-      s.last_window_update = now;
-      s.max_stream_data_due = true;
-    }
-    const std::uint64_t target = data_consumed + connection_window;
-    if (target >= local_max_data + connection_window / 2) {
-      if (last_max_data_update && now - *last_max_data_update < 2 * rtt.smoothed() &&
-          connection_window < config.max_receive_window) {
-        connection_window = std::min(connection_window * 2, config.max_receive_window);
-      }
-      local_max_data = std::max(local_max_data, data_consumed + connection_window);
-      last_max_data_update = now;
-      max_data_due = true;
-    }
-  }
-
   // ---- sending ---------------------------------------------------------------------------------
-  std::uint64_t connection_credit() const { return peer_max_data > data_sent ? peer_max_data - data_sent : 0; }
-
-  std::uint64_t flow_limit(const StreamState& s) const {
-    const std::uint64_t sent = s.send.sent_offset();
-    return std::min(s.peer_max_stream_data, sent + connection_credit());
+  bool has_control_frames() {
+    return established_due || ping_due || challenge_due || !path_responses.empty() || streams.has_control_frames();
   }
 
-  bool has_stream_data() const {
-    if (state != ConnectionState::established) return false;
-    for (const auto& [id, s] : streams) {
-      if (s.send.has_pending(flow_limit(s))) return true;
-    }
-    return false;
+  bool wants_ack_eliciting() {
+    return has_control_frames() || probes_due > 0 ||
+           (state == ConnectionState::established && (streams.has_data() || !datagrams.empty()));
   }
 
-  bool has_control_frames() const {
-    if (established_due || ping_due || challenge_due || !path_responses.empty() || max_data_due || max_streams_due) {
-      return true;
-    }
-    for (const auto& [id, s] : streams) {
-      if (s.max_stream_data_due) return true;
-    }
-    return false;
+  // A datagram that waited this long is stale: newer ones are worth more than its delivery.
+  Duration max_datagram_age() const {
+    if (config.max_datagram_age > Duration::zero()) return config.max_datagram_age;
+    return std::max(rtt.smoothed(), kMinDatagramAge);
   }
 
-  bool wants_ack_eliciting() const {
-    return has_control_frames() || has_stream_data() || probes_due > 0 ||
-           (state == ConnectionState::established && !datagrams.empty());
+  std::size_t max_datagram_payload() const {
+    // A full datagram leaves room for the header, an ACK, the frame type and length, and the tag.
+    std::size_t limit = pmtud.current() - kMaxHeader - kAckRoom - 3 - kAeadTag;
+    const std::uint64_t peer_frame_limit = peer_params.max_datagram_frame_size;  // frame, not payload
+    if (peer_frame_limit < limit + 3) limit = peer_frame_limit > 3 ? static_cast<std::size_t>(peer_frame_limit - 3) : 0;
+    return limit;
   }
 
   std::optional<Transmit> poll_transmit(Instant t, std::span<std::uint8_t> out) {
@@ -803,10 +662,12 @@ struct Connection::State {
   }
 
   std::optional<Transmit> send_data_packet(Instant t, std::span<std::uint8_t> out) {
+    datagrams.drop_stale(t, max_datagram_age());
     const bool ack_due = received.ack_due(t);
     const bool probing = probes_due > 0;
     bool can_elicit = wants_ack_eliciting();
-    const std::uint64_t mtu = pmtud.current();
+    // PTO probes are base-size: they get through an MTU black hole, which their ACK then reveals.
+    const std::uint64_t mtu = probing ? pmtud.pto_probe_size() : pmtud.current();
     if (can_elicit && !probing) {
       const std::uint64_t cwnd = cc->congestion_window();
       if (loss.sent_packets().bytes_in_flight() + mtu > cwnd) {
@@ -821,6 +682,7 @@ struct Connection::State {
       }
     } else if (!can_elicit) {
       app_limited = true;
+      loss.on_app_limited();  // rate samples of what follows show what we offered, not the path
     }
     if (!can_elicit && !ack_due) return std::nullopt;
 
@@ -891,72 +753,26 @@ struct Connection::State {
     while (!path_responses.empty() && put(wire::PathResponse{path_responses.front()})) path_responses.pop_front();
     if (challenge_due && challenge && put(wire::PathChallenge{*challenge})) {
       challenge_due = false;
-      challenge_deadline = now + 2 * loss.pto_period(rtt);
+      challenge_deadline = now + loss.pto_period(rtt);
     }
     if (ping_due && put(wire::Ping{})) ping_due = false;
     if (state != ConnectionState::established) return wrote;
 
-    if (max_data_due && put(wire::MaxData{local_max_data})) {
-      max_data_due = false;
-      b.tokens.push_back(remember(MaxDataSent{}));
-    }
-    if (max_streams_due && put(wire::MaxStreams{true, local_max_streams})) {
-      max_streams_due = false;
-      b.tokens.push_back(remember(MaxStreamsSent{}));
-    }
-    for (auto& [id, s] : streams) {
-      if (s.max_stream_data_due && put(wire::MaxStreamData{id, s.receive.max_stream_data()})) {
-        s.max_stream_data_due = false;
-        b.tokens.push_back(remember(MaxStreamDataSent{id}));
-      }
-    }
+    sent_scratch.clear();
+    if (streams.write_control_frames(w, sent_scratch)) wrote = true;
     while (!datagrams.empty()) {
+      if (datagrams.front().size() > max_datagram_payload()) {
+        datagrams.drop_front();  // queued before the path MTU shrank
+        continue;
+      }
       wire::Datagram dg;
       dg.data = datagrams.front();
       if (!put(dg)) break;
-      datagrams.pop_front();
+      datagrams.pop();  // never retransmitted: no token
+      ++stats.datagrams_sent;
     }
-    if (write_stream_frames(b, w)) wrote = true;
-    return wrote;
-  }
-
-  // Round-robin over the streams with something to send, starting after the one served last.
-  bool write_stream_frames(PacketBuilder& b, wire::Writer& w) {
-    if (streams.empty()) return false;
-    bool wrote = false;
-    auto it = streams.upper_bound(round_robin_after);
-    for (std::size_t visited = 0; visited < streams.size() && w.remaining() > 0; ++visited) {
-      if (it == streams.end()) it = streams.begin();
-      StreamState& s = it->second;
-      while (true) {
-        const std::uint64_t limit = flow_limit(s);
-        if (!s.send.has_pending(limit)) break;
-        const std::size_t overhead = 1 + wire::varint::encoded_size(s.id) +
-                                     wire::varint::encoded_size(s.send.sent_offset()) + 2;
-        if (w.remaining() < overhead + 1) break;
-        const std::size_t room = std::min<std::size_t>(w.remaining() - overhead, 16383);
-        if (room < kMinStreamFrameData && s.send.unsent_bytes() + s.send.lost_bytes() > room) break;
-        const std::uint64_t sent_before = s.send.sent_offset();
-        auto chunk = s.send.next_chunk(room, limit);
-        if (!chunk) break;
-        wire::Stream frame;
-        frame.stream_id = s.id;
-        frame.offset = chunk->offset;
-        frame.data = chunk->data;
-        frame.fin = chunk->fin;
-        if (wire::encode_frame(frame, w)) {
-          // Cannot happen (room was reserved); give the bytes back as lost to stay consistent.
-          s.send.on_lost(chunk->offset, chunk->data.size(), chunk->fin);
-          break;
-        }
-        data_sent += s.send.sent_offset() - sent_before;
-        b.tokens.push_back(remember(StreamChunkSent{s.id, chunk->offset, chunk->data.size(), chunk->fin}));
-        wrote = true;
-        round_robin_after = s.id;
-        if (chunk->data.empty()) break;  // a lone FIN
-      }
-      ++it;
-    }
+    if (streams.write_stream_frames(w, sent_scratch)) wrote = true;
+    for (const auto& f : sent_scratch) b.tokens.push_back(remember(f));
     return wrote;
   }
 
@@ -981,7 +797,10 @@ struct Connection::State {
     if (amplification_budget() >= kMinSendBudget) take(received.ack_deadline());
     take(pmtud.timeout());
     if (pacing_wakeup) take(pacing_wakeup);
-    if (challenge && !challenge_due) take(challenge_deadline);
+    if (challenge) {
+      if (!challenge_due) take(challenge_deadline);
+      take(challenge_expiry);  // even when the amplification budget keeps the challenge from going out
+    }
     return t;
   }
 
@@ -1024,12 +843,10 @@ struct Connection::State {
       pmtud.on_timeout(t);
       after_mtu_change();
     }
-    if (challenge && !challenge_due && t >= challenge_deadline) {
-      if (++challenge_attempts > kPathChallengeAttempts) {
-        challenge.reset();  // give up: the path stays limited by the amplification budget
-      } else {
-        challenge_due = true;
-      }
+    if (challenge && t >= challenge_expiry) {
+      abandon_path_validation();
+    } else if (challenge && !challenge_due && t >= challenge_deadline) {
+      challenge_due = true;  // resent every PTO until it expires
     }
     if (state == ConnectionState::established && config.keepalive_interval > Duration::zero() &&
         t >= last_sent + config.keepalive_interval) {
@@ -1045,12 +862,8 @@ struct Connection::State {
       for (std::uint64_t token : p.frame_tokens) {
         auto it = sent_frames.find(token);
         if (it == sent_frames.end()) continue;
-        if (const auto* c = std::get_if<StreamChunkSent>(&it->second)) {
-          auto s = streams.find(c->stream_id);
-          if (s != streams.end()) {
-            s->second.send.on_lost(c->offset, c->length, c->fin);
-          }
-        }
+        const auto* f = std::get_if<stream::SentStreamFrame>(&it->second);
+        if (const auto* data = f ? std::get_if<stream::StreamDataSent>(f) : nullptr) streams.resend(*data);
       }
       return;  // only the oldest ack-eliciting packet
     }
@@ -1072,9 +885,9 @@ std::vector<std::uint8_t> Connection::handshake_payload(const ConnectionConfig& 
   p.initial_max_data = std::min<std::uint64_t>(config.connection_receive_window, wire::kMaxStreamOffset);
   p.initial_max_stream_data_bidi_local = std::min<std::uint64_t>(config.stream_receive_window, wire::kMaxStreamOffset);
   p.initial_max_stream_data_bidi_remote = p.initial_max_stream_data_bidi_local;
-  p.initial_max_stream_data_uni = 0;
+  p.initial_max_stream_data_uni = p.initial_max_stream_data_bidi_local;
   p.initial_max_streams_bidi = std::min<std::uint64_t>(config.max_streams, wire::kMaxStreamCount);
-  p.initial_max_streams_uni = 0;
+  p.initial_max_streams_uni = std::min<std::uint64_t>(config.max_unidirectional_streams, wire::kMaxStreamCount);
   p.max_ack_delay_ms = std::min<std::uint64_t>(to_millis(config.max_ack_delay), wire::kMaxAckDelayLimitMs);
   p.max_datagram_frame_size = p.max_udp_payload_size;
   p.keepalive_interval_ms = to_millis(config.keepalive_interval);
@@ -1086,6 +899,7 @@ std::error_code validate_config(const ConnectionConfig& c) {
   if (c.stream_receive_window == 0 || c.connection_receive_window == 0 || c.stream_send_buffer == 0 ||
       c.stream_receive_window > c.max_receive_window || c.connection_receive_window > (std::uint64_t{1} << 40) ||
       c.max_receive_window > (std::uint64_t{1} << 32) || c.max_streams > 1u << 16 ||
+      c.max_unidirectional_streams > 1u << 16 ||
       c.pmtud.base_plpmtu < 1200 || c.max_ack_delay < Duration::zero()) {
     return errc::invalid_argument;
   }
@@ -1111,10 +925,7 @@ Result<Connection> Connection::connect(ConnectionConfig config, const SocketAddr
   st->local_cid = driver->local_cid();
   st->driver.emplace(std::move(*driver));
   st->scratch.resize(std::max<std::size_t>(2048, st->config.pmtud.max_plpmtu));
-  st->stream_window = st->config.stream_receive_window;
-  st->connection_window = st->config.connection_receive_window;
-  st->local_max_data = st->connection_window;
-  st->local_max_streams = st->config.max_streams;
+  st->validated_peer = peer;
   return Connection(std::move(st));
 }
 
@@ -1137,10 +948,6 @@ Result<Connection> Connection::accept(ConnectionConfig config, crypto::Handshake
   st->local_cid = driver->local_cid();
   st->driver.emplace(std::move(*driver));
   st->scratch.resize(std::max<std::size_t>(2048, st->config.pmtud.max_plpmtu));
-  st->stream_window = st->config.stream_receive_window;
-  st->connection_window = st->config.connection_receive_window;
-  st->local_max_data = st->connection_window;
-  st->local_max_streams = st->config.max_streams;
   if (st->driver->is_complete()) st->start_data_phase(now);
   return Connection(std::move(st));
 }
@@ -1158,88 +965,60 @@ std::optional<Instant> Connection::poll_timeout() const { return s_->poll_timeou
 void Connection::handle_timeout(Instant now) { s_->handle_timeout(now); }
 
 std::optional<ConnectionEvent> Connection::poll_event() {
+  s_->take_stream_events();
   if (s_->events.empty()) return std::nullopt;
   ConnectionEvent e = std::move(s_->events.front());
   s_->events.pop_front();
   return e;
 }
 
-Result<std::uint64_t> Connection::open_stream() {
-  State& st = *s_;
-  if (st.is_over()) return errc::connection_closed;
-  if (!st.protection) return errc::invalid_state;  // the peer's stream limit is not known yet
-  if (st.local_streams_opened >= st.peer_max_streams) return errc::invalid_state;
-  const std::uint64_t id = (st.local_streams_opened << 2) | (st.initiator ? 0u : 1u);
-  ++st.local_streams_opened;
-  st.add_stream(id);
-  return id;
+Result<std::uint64_t> Connection::open_stream(StreamDirection direction) {
+  if (s_->is_over()) return errc::connection_closed;
+  return s_->streams.open(direction);
 }
 
 Result<std::size_t> Connection::stream_write(std::uint64_t stream_id, std::span<const std::uint8_t> data) {
-  State& st = *s_;
-  if (st.is_over()) return errc::connection_closed;
-  auto it = st.streams.find(stream_id);
-  if (it == st.streams.end()) return errc::invalid_argument;
-  StreamState& s = it->second;
-  if (s.send.is_reset()) return errc::connection_closed;  // the peer sent STOP_SENDING
-  if (s.send.is_finished()) return errc::invalid_state;
-  const std::size_t n = s.send.write(data);
-  if (n < data.size()) s.wants_writable = true;
-  return n;
+  if (s_->is_over()) return errc::connection_closed;
+  return s_->streams.write(stream_id, data);
 }
 
 std::error_code Connection::stream_finish(std::uint64_t stream_id) {
-  State& st = *s_;
-  if (st.is_over()) return errc::connection_closed;
-  auto it = st.streams.find(stream_id);
-  if (it == st.streams.end()) return errc::invalid_argument;
-  it->second.send.finish();
-  return {};
+  if (s_->is_over()) return errc::connection_closed;
+  return s_->streams.finish(stream_id);
+}
+
+std::error_code Connection::stream_reset(std::uint64_t stream_id, std::uint64_t application_error) {
+  if (s_->is_over()) return errc::connection_closed;
+  return s_->streams.reset(stream_id, application_error);
+}
+
+std::error_code Connection::stream_stop_sending(std::uint64_t stream_id, std::uint64_t application_error) {
+  if (s_->is_over()) return errc::connection_closed;
+  return s_->streams.stop_sending(stream_id, application_error, s_->now, s_->rtt.smoothed());
+}
+
+std::error_code Connection::set_stream_priority(std::uint64_t stream_id, std::uint8_t urgency) {
+  if (s_->is_over()) return errc::connection_closed;
+  return s_->streams.set_urgency(stream_id, urgency);
 }
 
 Result<std::size_t> Connection::stream_read(std::uint64_t stream_id, std::span<std::uint8_t> out) {
-  State& st = *s_;
-  auto it = st.streams.find(stream_id);
-  if (it == st.streams.end()) {
-    if (st.is_over()) return errc::connection_closed;
-    return std::size_t{0};  // unknown, or retired after its end was read
-  }
-  StreamState& s = it->second;
-  if (s.receive.is_reset()) {
-    st.maybe_retire(stream_id);
-    return errc::connection_closed;
-  }
-  const std::size_t n = s.receive.read(out);
-  if (s.receive.readable() == 0) s.readable_signalled = false;
-  st.after_read(s, n);
-  if (s.receive.is_finished()) st.maybe_retire(stream_id);
-  return n;
+  if (s_->is_over()) return errc::connection_closed;
+  return s_->streams.read(stream_id, out, s_->now, s_->rtt.smoothed());
 }
 
-bool Connection::stream_at_end(std::uint64_t stream_id) const {
-  const State& st = *s_;
-  auto it = st.streams.find(stream_id);
-  if (it != st.streams.end()) return it->second.receive.is_finished();
-  // A retired stream was read to its end (or reset). Never-opened ones are not at their end.
-  const std::uint64_t index = stream_id >> 2;
-  const bool ours = is_client_stream(stream_id) == st.initiator;
-  return ours ? index < st.local_streams_opened : index < st.peer_streams_opened;
-}
+bool Connection::stream_at_end(std::uint64_t stream_id) const { return s_->streams.at_end(stream_id); }
 
 std::error_code Connection::send_datagram(std::span<const std::uint8_t> payload) {
   State& st = *s_;
   if (st.state != ConnectionState::established) return errc::invalid_state;
+  if (st.peer_params.max_datagram_frame_size == 0) return errc::invalid_state;  // the peer takes none
   if (payload.size() > max_datagram_payload()) return errc::invalid_argument;
-  if (st.datagrams.size() >= st.config.max_queued_datagrams) st.datagrams.pop_front();
-  st.datagrams.emplace_back(payload.begin(), payload.end());
+  st.datagrams.push(payload);
   return {};
 }
 
-std::size_t Connection::max_datagram_payload() const {
-  // Always fits the base MTU: header, ACK room, frame type + length, tag.
-  const std::size_t base = s_->pmtud.config().base_plpmtu;
-  return base - kMaxHeader - 64 - 3 - kAeadTag;
-}
+std::size_t Connection::max_datagram_payload() const { return s_->max_datagram_payload(); }
 
 void Connection::close(std::uint64_t error_code, std::string_view reason) {
   State& st = *s_;
@@ -1264,13 +1043,12 @@ ConnectionStats Connection::stats() const {
   out.path_mtu = st.pmtud.current();
   out.packets_outstanding = st.loss.sent_packets().outstanding().size();
   out.ack_ranges = st.received.range_count();
-  out.stream_receive_window = st.stream_window;
-  std::uint64_t buffered = 0;
-  for (const auto& [id, s] : st.streams) {
-    buffered += s.send.allocated_bytes() + s.receive.allocated_bytes();
-    out.stream_receive_window = std::max(out.stream_receive_window, s.receive.window());
-  }
-  out.buffered_bytes = buffered;
+  out.stream_receive_window = st.streams.largest_receive_window();
+  out.buffered_bytes = st.streams.allocated_bytes();
+  out.stream_bytes_retransmitted = st.streams.bytes_retransmitted();
+  out.open_streams = st.streams.open_streams();
+  out.datagrams_dropped = st.datagrams.dropped();
+  out.datagrams_queued = st.datagrams.size();
   return out;
 }
 

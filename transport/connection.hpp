@@ -4,7 +4,9 @@
 // connection confirms keys with ESTABLISHED in both directions and carries reliable byte streams
 // (STREAM frames, retransmitted in new packets until acknowledged) and unreliable datagrams,
 // under congestion control (CUBIC or NewReno) with pacing, path MTU discovery, keepalives, an idle
-// timeout and a graceful close.
+// timeout and a graceful close. What stream frames mean lives in stream/ (ConnectionStreams, over
+// StreamTable: ids and limits, StreamState: one stream, ConnectionFlowControl, StreamScheduler:
+// who sends next; and the DatagramQueue): this class carries their frames.
 //
 // Driver call order (the same for a socket and for the simulator):
 //   1. handle_datagram(now, from, bytes) for every datagram received;
@@ -34,10 +36,13 @@
 #include "crypto/aead.hpp"
 #include "crypto/handshake.hpp"
 #include "crypto/packet_protection.hpp"
+#include "stream/stream_id.hpp"
 #include "transport/congestion_controller.hpp"
 #include "transport/pmtud.hpp"
 
 namespace srudp::transport {
+
+using StreamDirection = stream::StreamDirection;
 
 struct ConnectionConfig {
   crypto::HandshakeConfig handshake;            // PSK and/or identity keys, pinned peer
@@ -53,8 +58,12 @@ struct ConnectionConfig {
   std::uint64_t connection_receive_window = 8 << 20;  // all streams together, initial
   std::uint64_t max_receive_window = 16 << 20;        // auto-tuning never grows a window beyond
   std::size_t stream_send_buffer = 1 << 20;           // per stream
-  std::uint64_t max_streams = 100;                    // concurrent streams the peer may open
-  std::size_t max_queued_datagrams = 256;
+  std::uint64_t max_streams = 100;                    // bidirectional streams the peer may have open at once
+  std::uint64_t max_unidirectional_streams = 100;     // unidirectional ones, counted apart
+  // Datagrams are dropped rather than queued under congestion: at most this many wait (the
+  // oldest goes first), and one that waited longer than max_datagram_age is dropped, not sent.
+  std::size_t max_queued_datagrams = 64;
+  Duration max_datagram_age{};  // zero: one smoothed RTT (at least 5 ms)
 
   ConnectionConfig clone() const { return *this; }  // an explicit copy (secrets cloned)
 };
@@ -76,11 +85,16 @@ struct ConnectionEvent {
     stream_writable,  // `stream_id` has room in its send buffer again
     datagram,         // `data` holds an unreliable datagram
     closed,           // the connection is over: `error` says why
+    stream_reset,     // the peer reset its sending half of `stream_id` (`application_error`)
+    stream_stopped,   // the peer sent STOP_SENDING for `stream_id` (`application_error`): our
+                      // sending half was reset in answer (RFC 9000 section 3.5)
+    streams_available,  // the peer raised MAX_STREAMS after open_stream was refused: retry
   };
   Kind kind;
   std::uint64_t stream_id = 0;
   std::vector<std::uint8_t> data;
   std::error_code error;
+  std::uint64_t application_error = 0;
 };
 
 struct Transmit {
@@ -97,10 +111,14 @@ struct ConnectionStats {
   std::uint64_t path_mtu = 0;
   std::uint64_t dropped_unauthenticated = 0, dropped_replayed = 0;
   std::uint64_t pto_count = 0, path_migrations = 0;
+  std::uint64_t path_validation_failures = 0;  // new paths abandoned (back to the last validated one)
   std::uint64_t packets_outstanding = 0;  // sent, neither acknowledged nor declared lost
   std::uint64_t buffered_bytes = 0;       // memory held by stream send and receive buffers
   std::uint64_t stream_receive_window = 0;  // largest per-stream window now (auto-tuning)
   std::uint64_t ack_ranges = 0;             // received-packet ranges remembered for ACKs
+  std::uint64_t open_streams = 0;           // streams held in memory (not yet retired)
+  std::uint64_t datagrams_sent = 0, datagrams_dropped = 0;  // dropped: queue full, too old, too big
+  std::uint64_t datagrams_queued = 0;       // waiting now
 };
 
 class Connection {
@@ -126,18 +144,39 @@ class Connection {
   std::optional<ConnectionEvent> poll_event();
 
   // Streams: ids encode the initiator (bit 0: 0 client, 1 server) and direction (bit 1: 0
-  // bidirectional, 1 unidirectional), as in QUIC. Only bidirectional streams for now.
-  Result<std::uint64_t> open_stream();
+  // bidirectional, 1 unidirectional), as in QUIC (stream/stream_id.hpp). A unidirectional stream
+  // is written by its opener and read by the peer. Errors common to the calls below:
+  // connection_closed; invalid_argument for a stream never opened (stream_read returns 0 then);
+  // invalid_state for the wrong direction (writing a stream the peer opened unidirectional,
+  // reading one we opened so).
+  //
+  // Error stream_limit_reached while the peer's MAX_STREAMS for that kind allows no more open
+  // streams (costs nothing); the event streams_available says when to try again.
+  Result<std::uint64_t> open_stream(StreamDirection direction = StreamDirection::bidirectional);
   // Copies as much as the send buffer takes; returns the count (0: full, wait for writable).
+  // Error stream_stopped after our stream_reset or the peer's STOP_SENDING; invalid_state after
+  // stream_finish.
   Result<std::size_t> stream_write(std::uint64_t stream_id, std::span<const std::uint8_t> data);
   std::error_code stream_finish(std::uint64_t stream_id);  // half-close: FIN after written data
+  // Abandons our sending half: RESET_STREAM with `application_error`; unsent and unacknowledged
+  // data is dropped. Nothing happens when the half is already over.
+  std::error_code stream_reset(std::uint64_t stream_id, std::uint64_t application_error);
+  // Asks the peer to stop sending (STOP_SENDING with `application_error`); data buffered or
+  // arriving later is discarded, and reads fail with stream_stopped.
+  std::error_code stream_stop_sending(std::uint64_t stream_id, std::uint64_t application_error);
+  // 0 most urgent .. 7 least; default 3. Lower urgencies send first, equal ones take turns.
+  std::error_code set_stream_priority(std::uint64_t stream_id, std::uint8_t urgency);
   // Reads in order; returns 0 when nothing is available yet (or the stream ended: see below).
-  // Error connection_closed when the peer reset the stream (RESET_STREAM).
+  // Error stream_reset when the peer reset the stream (its data is discarded, RFC 9000 3.2);
+  // stream_stopped after our stream_stop_sending.
   Result<std::size_t> stream_read(std::uint64_t stream_id, std::span<std::uint8_t> out);
   bool stream_at_end(std::uint64_t stream_id) const;        // FIN received and everything read
 
+  // An unreliable datagram: never retransmitted, dropped (and counted) when it waited too long
+  // or the queue is full. Errors: invalid_state before establishment (or when the peer accepts no
+  // datagrams), invalid_argument above max_datagram_payload().
   std::error_code send_datagram(std::span<const std::uint8_t> payload);
-  std::size_t max_datagram_payload() const;
+  std::size_t max_datagram_payload() const;  // for the current path MTU
 
   void close(std::uint64_t error_code, std::string_view reason);
 

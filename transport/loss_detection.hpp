@@ -124,6 +124,9 @@ class LossDetection {
   // (smoothed + max(4 rttvar, 1 ms) + max_ack_delay) * kPersistentCongestionThreshold.
   static Duration persistent_congestion_period(const RttEstimator& rtt);
 
+  // The sender has nothing to send: see SentPackets::on_app_limited.
+  void on_app_limited() { sent_.on_app_limited(); }
+
   std::uint32_t pto_count() const { return pto_count_; }
   bool handshake_confirmed() const { return handshake_confirmed_; }
   const SentPackets& sent_packets() const { return sent_; }

@@ -40,7 +40,10 @@ std::error_code SentPackets::on_packet_sent(SentPacket packet) {
   ++next_pn_;
   largest_sent_ = packet.packet_number;
 
-  if (packet.in_flight) bytes_in_flight_ += packet.size;
+  if (packet.in_flight) {
+    packet.delivery = delivery_rate_.on_packet_sent(packet.time_sent, bytes_in_flight_);
+    bytes_in_flight_ += packet.size;
+  }
   if (packet.ack_eliciting) ++ack_eliciting_in_flight_;
   const bool ack_only = !packet.ack_eliciting && !packet.in_flight;
   const std::uint64_t pn = packet.packet_number;
@@ -117,6 +120,10 @@ Result<AckResult> SentPackets::on_ack_received(const wire::Ack& ack, Instant now
       result.newly_acked.push_back(take(it));
       it = next;
     }
+  }
+  // In send order, as the estimator expects.
+  for (SentPacket& p : result.newly_acked) {
+    if (p.in_flight) p.rate_sample = delivery_rate_.on_packet_acked(now, p.delivery, p.time_sent, p.size);
   }
   if (largest_time_sent && any_ack_eliciting) {
     result.rtt_sample = std::max(now - *largest_time_sent, Duration::zero());

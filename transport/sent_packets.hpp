@@ -2,6 +2,8 @@
 // declared lost): the sender's half of the reliability bookkeeping. Also hands out packet numbers,
 // deliberately skipping one now and then so that a peer acknowledging packets it never received
 // ("optimistic ACK", to inflate our congestion window) gives itself away (RFC 9000 section 21.4).
+// It also estimates the delivery rate (transport/delivery_rate.hpp): each in-flight packet keeps a
+// snapshot of the delivery counters from its send, and each acknowledged one carries a rate sample.
 #pragma once
 
 #include <cstddef>
@@ -15,6 +17,8 @@
 #include "common/random.hpp"
 #include "common/result.hpp"
 #include "common/time.hpp"
+#include "transport/congestion_controller.hpp"
+#include "transport/delivery_rate.hpp"
 #include "wire/frame.hpp"
 
 namespace srudp::transport {
@@ -33,6 +37,10 @@ struct SentPacket {
   // Opaque handles the connection attaches (e.g. indices into its retransmission queue): what to
   // resend when the packet is lost, what is delivered when it is acknowledged.
   std::vector<std::uint64_t> frame_tokens;
+  // Filled in by SentPackets: the delivery counters when an in-flight packet was sent, and, once
+  // it is acknowledged, the rate sample it yields (none for packets not in flight).
+  DeliverySnapshot delivery;
+  std::optional<RateSample> rate_sample;
 };
 
 struct AckResult {
@@ -62,10 +70,15 @@ class SentPackets {
   Result<std::uint64_t> next_packet_number(RandomSource& rng);
 
   // Records a sent packet; its number must be the one next_packet_number returned
-  // (invalid_argument otherwise, and nothing is recorded).
+  // (invalid_argument otherwise, and nothing is recorded). Fills in its delivery snapshot.
   std::error_code on_packet_sent(SentPacket packet);
 
-  // Processes an ACK frame. Validated first, as a whole: nothing changes on error.
+  // The sender has nothing to send although its window has room (or flow control holds it back):
+  // packets sent from now until the ones in flight now are delivered yield app-limited samples.
+  void on_app_limited() { delivery_rate_.on_app_limited(bytes_in_flight_); }
+
+  // Processes an ACK frame. Validated first, as a whole: nothing changes on error. Newly acked
+  // in-flight packets come with their rate samples.
   //   malformed: no ranges, a range with smallest > largest, ranges not descending and disjoint.
   //   protocol_violation: a range covers a number above the largest sent, below the first number,
   //   or one we skipped on purpose (the peer claims packets that never existed).
@@ -73,6 +86,7 @@ class SentPackets {
   Result<AckResult> on_ack_received(const wire::Ack& ack, Instant now);
 
   // Removes one outstanding packet (declared lost) and returns it; nullopt if not outstanding.
+  // What it carried is not counted as delivered.
   std::optional<SentPacket> remove(std::uint64_t pn);
 
   // Outstanding packets by number (ascending): neither acknowledged nor declared lost.
@@ -88,6 +102,7 @@ class SentPackets {
   std::uint64_t bytes_in_flight() const { return bytes_in_flight_; }
   std::size_t ack_eliciting_in_flight() const { return ack_eliciting_in_flight_; }
   const std::deque<std::uint64_t>& skipped() const { return skipped_; }
+  const DeliveryRateEstimator& delivery_rate() const { return delivery_rate_; }
 
  private:
   std::error_code validate(const wire::Ack& ack) const;
@@ -105,6 +120,7 @@ class SentPackets {
   std::optional<std::uint64_t> largest_acked_;
   std::uint64_t bytes_in_flight_ = 0;
   std::size_t ack_eliciting_in_flight_ = 0;
+  DeliveryRateEstimator delivery_rate_;
 };
 
 }  // namespace srudp::transport

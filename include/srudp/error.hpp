@@ -39,6 +39,10 @@ enum class errc {
   flow_control_error,        // peer sent beyond the limit we advertised
   final_size_error,          // peer changed a stream's final size or sent past it
   io_error,
+  // Streams
+  stream_limit_reached,      // the peer's MAX_STREAMS allows no new stream now: wait for streams_available
+  stream_reset,              // the peer reset the stream (RESET_STREAM): its data was discarded
+  stream_stopped,            // the sending side is over: reset by us, or at the peer's STOP_SENDING
 };
 
 const std::error_category& error_category() noexcept;

@@ -51,6 +51,7 @@ struct RawPeer {
   std::optional<std::uint64_t> close_code;
   std::optional<std::uint64_t> acked_largest;  // what the server's last ACK said
   std::uint64_t stream_bytes = 0;
+  std::vector<wire::ResetStream> resets;
 
   std::vector<std::uint8_t> seal(std::uint64_t pn, std::span<const std::uint8_t> plaintext) {
     wire::DataHeader h;
@@ -107,6 +108,7 @@ struct RawPeer {
       if (auto* c = std::get_if<wire::Close>(&f)) close_code = c->error_code;
       if (auto* a = std::get_if<wire::Ack>(&f)) acked_largest = a->largest();
       if (auto* s = std::get_if<wire::Stream>(&f)) stream_bytes += s->data.size();
+      if (auto* r = std::get_if<wire::ResetStream>(&f)) resets.push_back(*r);
     });
   }
 
@@ -316,6 +318,79 @@ TEST(ConnectionHostile, StreamDataFromThePeerIsDelivered) {
   ASSERT_TRUE(n);
   EXPECT_EQ(*n, 5u);
   EXPECT_TRUE(h.conn->stream_at_end(0));
+}
+
+TEST(ConnectionHostile, FramesOnTheWrongHalfOfAUnidirectionalStreamAreViolations) {
+  {
+    Harness h(10);
+    h.send({wire::StopSending{2, 0}});  // stream 2: the client's unidirectional one, the server only reads it
+    EXPECT_EQ(h.conn->error(), errc::protocol_violation);
+  }
+  {
+    Harness h(11);
+    auto id = h.conn->open_stream(StreamDirection::unidirectional);
+    ASSERT_TRUE(id);
+    EXPECT_EQ(*id, 3u);
+    std::array<std::uint8_t, 4> bytes{1, 2, 3, 4};
+    wire::Stream s;
+    s.stream_id = *id;  // data on a stream only the server may send on
+    s.data = bytes;
+    h.send({s});
+    EXPECT_EQ(h.conn->error(), errc::protocol_violation);
+  }
+}
+
+TEST(ConnectionHostile, UnidirectionalStreamsBeyondTheirOwnLimitAreViolations) {
+  ConnectionConfig config = server_config();
+  config.max_unidirectional_streams = 2;
+  Harness h(12, std::move(config));
+  std::array<std::uint8_t, 4> bytes{1, 2, 3, 4};
+  wire::Stream s;
+  s.data = bytes;
+  s.stream_id = 6;  // the second client unidirectional stream: allowed
+  h.send({s});
+  ASSERT_TRUE(h.conn->is_established());
+  s.stream_id = 10;  // the third
+  h.send({s});
+  EXPECT_EQ(h.conn->error(), errc::protocol_violation);
+}
+
+TEST(ConnectionHostile, ResetBeyondTheConnectionLimitIsAFlowControlError) {
+  Harness h(13);
+  h.send({wire::ResetStream{0, 1, std::uint64_t{1} << 40}});
+  EXPECT_EQ(h.conn->error(), errc::protocol_violation);
+  h.flush();
+  ASSERT_TRUE(h.peer.close_code.has_value());
+  EXPECT_EQ(*h.peer.close_code, kCloseFlowControlError);
+  EXPECT_LT(h.conn->stats().buffered_bytes, 1u << 20);
+}
+
+TEST(ConnectionHostile, StopSendingIsAnsweredWithAResetCarryingItsCode) {
+  Harness h(14);
+  std::array<std::uint8_t, 1> one{1};
+  wire::Stream open;
+  open.stream_id = 0;
+  open.data = one;
+  h.send({open});
+  std::vector<std::uint8_t> data(100'000, 0x33);
+  ASSERT_TRUE(h.conn->stream_write(0, data));
+  h.flush(3);
+  ASSERT_GT(h.peer.stream_bytes, 0u);
+  h.send({h.peer.honest_ack(), wire::StopSending{0, 5}});
+  bool stopped = false;
+  while (auto e = h.conn->poll_event()) {
+    stopped |= e->kind == ConnectionEvent::Kind::stream_stopped && e->stream_id == 0 && e->application_error == 5;
+  }
+  EXPECT_TRUE(stopped);
+  EXPECT_EQ(h.conn->stream_write(0, data).error(), errc::stream_stopped);
+  const auto before = h.peer.stream_bytes;
+  h.flush();
+  ASSERT_EQ(h.peer.resets.size(), 1u);
+  EXPECT_EQ(h.peer.resets[0].stream_id, 0u);
+  EXPECT_EQ(h.peer.resets[0].error_code, 5u);
+  EXPECT_EQ(h.peer.resets[0].final_size, before);  // everything sent before the reset, no more
+  EXPECT_EQ(h.peer.stream_bytes, before);
+  EXPECT_TRUE(h.conn->is_established());
 }
 
 }  // namespace

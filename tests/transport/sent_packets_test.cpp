@@ -399,5 +399,72 @@ TEST(SentPackets, OnlySkippedBetween) {
   EXPECT_FALSE(sp.only_skipped_between(s - 2, s + 1));
 }
 
+// Delivery-rate estimation: in-flight packets carry the snapshot from their send and, once
+// acknowledged, their rate sample; ACK-only packets neither.
+TEST(SentPackets, AckedInFlightPacketsCarryRateSamples) {
+  SeededRandom rng(4);
+  SentPackets sp;
+  const std::uint64_t a = send(sp, rng, t0);
+  const std::uint64_t b = send(sp, rng, t0 + 1ms);
+  const std::uint64_t ack_only = send(sp, rng, t0 + 1ms, false, 40);
+  const std::uint64_t c = send(sp, rng, t0 + 2ms);
+  EXPECT_EQ(sp.outstanding().at(a).delivery.first_sent_time, t0);
+  EXPECT_EQ(sp.outstanding().at(c).delivery.delivered, 0u);
+
+  auto r = sp.on_ack_received(ack_of({{a, ack_only}}), t0 + 20ms);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(numbers(r->newly_acked), (std::vector<std::uint64_t>{a, b, ack_only}));
+  ASSERT_TRUE(r->newly_acked[0].rate_sample);
+  EXPECT_EQ(r->newly_acked[0].rate_sample->delivered, 1200u);
+  EXPECT_EQ(r->newly_acked[0].rate_sample->interval, 20ms);
+  ASSERT_TRUE(r->newly_acked[1].rate_sample);
+  EXPECT_EQ(r->newly_acked[1].rate_sample->delivered_bytes, 2400u);  // a and b, over 20 ms
+  EXPECT_EQ(r->newly_acked[1].rate_sample->interval, 20ms);
+  EXPECT_FALSE(r->newly_acked[2].rate_sample);
+  EXPECT_EQ(sp.delivery_rate().delivered(), 2400u);
+
+  // Sent after the first ACK: its snapshot starts there.
+  const std::uint64_t d = send(sp, rng, t0 + 20ms);
+  EXPECT_EQ(sp.outstanding().at(d).delivery.delivered, 2400u);
+  EXPECT_EQ(sp.outstanding().at(d).delivery.delivered_time, t0 + 20ms);
+  r = sp.on_ack_received(ack_of({{c, d}}), t0 + 40ms);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->newly_acked.size(), 2u);
+  ASSERT_TRUE(r->newly_acked[1].rate_sample);
+  EXPECT_EQ(r->newly_acked[1].rate_sample->prior_delivered, 2400u);
+  EXPECT_EQ(r->newly_acked[1].rate_sample->delivered_bytes, 2400u);  // c and d
+  EXPECT_EQ(r->newly_acked[1].rate_sample->interval, 20ms);
+}
+
+TEST(SentPackets, LostPacketsAreNotCountedAsDelivered) {
+  SeededRandom rng(5);
+  SentPackets sp;
+  const std::uint64_t a = send(sp, rng, t0);
+  const std::uint64_t b = send(sp, rng, t0 + 1ms);
+  ASSERT_TRUE(sp.remove(a));
+  auto r = sp.on_ack_received(ack_of({{b, b}}), t0 + 20ms);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->newly_acked[0].rate_sample);
+  EXPECT_EQ(r->newly_acked[0].rate_sample->delivered_bytes, 1200u);
+  EXPECT_EQ(sp.delivery_rate().delivered(), 1200u);
+}
+
+TEST(SentPackets, AppLimitedMarksThePacketsSentAfter) {
+  SeededRandom rng(6);
+  SentPackets sp;
+  const std::uint64_t before = send(sp, rng, t0);
+  sp.on_app_limited();
+  EXPECT_TRUE(sp.delivery_rate().is_app_limited());
+  const std::uint64_t after = send(sp, rng, t0 + 1ms);
+  EXPECT_FALSE(sp.outstanding().at(before).delivery.is_app_limited);
+  EXPECT_TRUE(sp.outstanding().at(after).delivery.is_app_limited);
+  auto r = sp.on_ack_received(ack_of({{before, after}}), t0 + 20ms);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->newly_acked[0].rate_sample && r->newly_acked[1].rate_sample);
+  EXPECT_FALSE(r->newly_acked[0].rate_sample->is_app_limited);
+  EXPECT_TRUE(r->newly_acked[1].rate_sample->is_app_limited);
+  EXPECT_FALSE(sp.delivery_rate().is_app_limited());
+}
+
 }  // namespace
 }  // namespace srudp::transport

@@ -1,0 +1,271 @@
+#include "io/endpoint_core.hpp"
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
+
+#include "io/address_conversion.hpp"
+#include "io/clock.hpp"
+#include "io/connection_config.hpp"
+#include "io/connection_core.hpp"
+#include "io/log.hpp"
+
+namespace srudp::io {
+
+std::shared_ptr<EndpointCore> EndpointCore::create(const boost::asio::any_io_executor& executor,
+                                                   const boost::asio::ip::udp::endpoint& local,
+                                                   EndpointOptions options, boost::system::error_code& ec) {
+  ec = {};
+  transport::EndpointConfig config;
+  config.accept_incoming = options.accept_incoming;
+  config.max_connections = options.max_connections;
+  if (options.accept_incoming) {
+    auto server = make_connection_config(options.server);
+    if (!server) {
+      ec = server.error();
+      return nullptr;
+    }
+    config.server_connection = std::move(*server);
+  }
+  auto core = std::make_shared<EndpointCore>(executor, std::move(config));
+  if (auto error = core->socket_.open(to_socket_address(local))) {
+    ec = error;
+    return nullptr;
+  }
+  // The socket's own address (a dual-stack socket says ::, not an IPv4 form).
+  boost::system::error_code local_ec;
+  core->local_ = core->socket_.socket().local_endpoint(local_ec);
+  log().debug("endpoint on {}{}", core->socket_.local_address().to_string(),
+              options.accept_incoming ? " (accepting)" : "");
+  core->wait_readable();
+  return core;
+}
+
+EndpointCore::EndpointCore(const boost::asio::any_io_executor& executor, transport::EndpointConfig config)
+    : executor_(executor),
+      accept_incoming_(config.accept_incoming),
+      transport_(std::move(config), rng_),
+      socket_(executor),
+      timer_(executor),
+      tx_storage_(kBatchSize * kSlotBytes) {
+  tx_batch_.reserve(kBatchSize);
+}
+
+EndpointCore::~EndpointCore() = default;
+
+transport::Connection* EndpointCore::transport_connection(transport::ConnectionHandle handle) {
+  return open_ ? transport_.connection(handle) : nullptr;
+}
+
+// ---- operations ----------------------------------------------------------------------------------
+
+void EndpointCore::connect(const boost::asio::ip::udp::endpoint& peer, const ConnectionOptions& options,
+                           ConnectOperation op) {
+  if (!open_) return op.complete(boost::asio::error::bad_descriptor, Connection());
+  if (peer.address().is_v6() && !peer.address().to_v6().is_v4_mapped() && local_endpoint().address().is_v4()) {
+    return op.complete(boost::asio::error::address_family_not_supported, Connection());
+  }
+  auto config = make_connection_config(options);
+  if (!config) return op.complete(config.error(), Connection());
+  auto handle = transport_.connect(std::move(*config), to_socket_address(peer), now());
+  if (!handle) return op.complete(handle.error(), Connection());
+  auto* connection = transport_.connection(*handle);
+  auto core = std::make_shared<ConnectionCore>(shared_from_this(), *handle, ConnectionCore::Role::client,
+                                               connection_log_id(connection->local_cid()));
+  log().debug("[{}] connecting to {}", core->log_id(), to_socket_address(peer).to_string());
+  connections_.emplace(*handle, core);
+  core->set_connect_operation(std::move(op));
+  request_drive();
+}
+
+void EndpointCore::accept(ConnectOperation op) {
+  if (!open_) return op.complete(boost::asio::error::bad_descriptor, Connection());
+  if (!accept_incoming_) return op.complete(boost::asio::error::operation_not_supported, Connection());
+  while (!accept_queue_.empty()) {
+    auto connection = std::move(accept_queue_.front());
+    accept_queue_.pop_front();
+    if (connection->is_open()) return op.complete({}, connection->make_handle());
+  }
+  const std::uint64_t id = accept_waiters_.push(std::move(op));
+  accept_waiters_.back().on_cancel([weak = weak_from_this(), id](boost::asio::cancellation_type) {
+    auto self = weak.lock();
+    if (!self) return;
+    if (auto waiter = self->accept_waiters_.take(id)) waiter->complete(boost::asio::error::operation_aborted, Connection());
+  });
+}
+
+void EndpointCore::on_incoming_established(const std::shared_ptr<ConnectionCore>& connection) {
+  log().debug("[{}] accepted", connection->log_id());
+  if (!accept_waiters_.empty()) {
+    accept_waiters_.pop_front().complete({}, connection->make_handle());
+    return;
+  }
+  accept_queue_.push_back(connection);
+}
+
+void EndpointCore::close() {
+  if (!open_) return;
+  // Connections first, while the socket can still carry their CLOSE.
+  auto connections = std::move(connections_);
+  connections_.clear();
+  for (auto& [handle, connection] : connections) connection->close_by_endpoint();
+  accept_queue_.clear();
+  for (auto& [id, waiter] : accept_waiters_.take_all()) {
+    waiter.complete(boost::asio::error::operation_aborted, Connection());
+  }
+  while (transport_.poll_event()) {
+  }
+  flush();  // best effort: what the kernel takes now
+  open_ = false;
+  socket_.close();
+  timer_.cancel();
+  connections.clear();
+}
+
+void EndpointCore::inject_datagram(const SocketAddress& from, std::span<const std::uint8_t> datagram) {
+  if (!open_) return;
+  transport_.handle_datagram(now(), from, datagram);
+  drive();
+}
+
+// ---- the loop ------------------------------------------------------------------------------------
+
+void EndpointCore::wait_readable() {
+  socket_.async_wait_readable(
+      [self = shared_from_this()](const boost::system::error_code& ec) { self->on_readable(ec); });
+}
+
+void EndpointCore::on_readable(const boost::system::error_code& ec) {
+  if (ec || !open_) return;
+  for (int i = 0; i < kMaxReceivesPerWakeup; ++i) {
+    auto received = socket_.receive(kBatchSize);
+    if (!received) {
+      log().warn("receive on {}: {}", socket_.local_address().to_string(), received.error().message());
+      break;
+    }
+    if (received->empty()) break;
+    const Instant t = now();
+    for (const ReceivedDatagram& d : *received) transport_.handle_datagram(t, d.from, d.data);
+    // ACKs free congestion window: send before reading on, as the kernel would pace us anyway.
+    process_events();
+    flush();
+    if (!open_) return;
+  }
+  drive();
+  if (open_) wait_readable();
+}
+
+void EndpointCore::on_writable(const boost::system::error_code& ec) {
+  waiting_writable_ = false;
+  if (ec || !open_) return;
+  if (send_batch()) drive();
+}
+
+void EndpointCore::on_timer() {
+  timer_deadline_.reset();
+  transport_.handle_timeout(now());
+  drive();
+  // Connections past their closing period leave the transport here (their closed event came
+  // earlier, when they started closing).
+  transport_.remove_closed();
+}
+
+void EndpointCore::request_drive() {
+  if (drive_posted_ || !open_) return;
+  drive_posted_ = true;
+  boost::asio::post(executor_, [self = shared_from_this()] {
+    self->drive_posted_ = false;
+    if (self->open_) self->drive();
+  });
+}
+
+void EndpointCore::drive() {
+  process_events();
+  flush();
+  process_events();  // building packets can raise events too (a stream's buffer has room again)
+  // Waiting stream opens: the peer's MAX_STREAMS raised the limit, or acknowledged retired streams.
+  for (auto& [handle, connection] : connections_) connection->on_progress();
+  rearm_timer();
+}
+
+void EndpointCore::process_events() {
+  while (auto event = transport_.poll_event()) {
+    if (event->kind == transport::EndpointEvent::Kind::accepted) {
+      auto* connection = transport_.connection(event->handle);
+      if (connection == nullptr) continue;
+      auto core = std::make_shared<ConnectionCore>(shared_from_this(), event->handle, ConnectionCore::Role::server,
+                                                   connection_log_id(connection->local_cid()));
+      log().debug("[{}] handshake from {}", core->log_id(), connection->peer_address().to_string());
+      connections_.emplace(event->handle, std::move(core));
+      continue;
+    }
+    auto it = connections_.find(event->handle);
+    if (it == connections_.end()) continue;
+    const std::shared_ptr<ConnectionCore> connection = it->second;  // on_event may drop the map's reference
+    const bool closed = event->event.kind == transport::ConnectionEvent::Kind::closed;
+    connection->on_event(event->event);
+    if (closed) connections_.erase(event->handle);
+  }
+}
+
+void EndpointCore::flush() {
+  if (waiting_writable_ || !socket_.is_open()) return;
+  const Instant t = now();
+  for (;;) {
+    bool drained = false;
+    while (tx_batch_.size() < kBatchSize) {
+      std::span<std::uint8_t> slot(tx_storage_.data() + tx_batch_.size() * kSlotBytes, kSlotBytes);
+      auto tx = transport_.poll_transmit(t, slot);
+      if (!tx) {
+        drained = true;
+        break;
+      }
+      transmit(tx->to, slot.first(tx->size));
+    }
+    if (!send_batch() || drained) return;
+  }
+}
+
+void EndpointCore::transmit(const SocketAddress& to, std::span<const std::uint8_t> datagram) {
+  // The one place that decides where a datagram goes: today always the UDP socket (batched).
+  tx_batch_.push_back(OutgoingDatagram{to, datagram});
+}
+
+bool EndpointCore::send_batch() {
+  while (tx_sent_ < tx_batch_.size()) {
+    auto sent = socket_.send(std::span(tx_batch_).subspan(tx_sent_));
+    if (!sent) {
+      // Not about one datagram (those are dropped inside): the socket itself failed. The core
+      // treats what is lost here like any loss on the path.
+      log().warn("send on {}: {}", socket_.local_address().to_string(), sent.error().message());
+      break;
+    }
+    if (*sent == 0) {
+      waiting_writable_ = true;
+      socket_.async_wait_writable(
+          [self = shared_from_this()](const boost::system::error_code& ec) { self->on_writable(ec); });
+      return false;
+    }
+    tx_sent_ += *sent;
+  }
+  tx_batch_.clear();
+  tx_sent_ = 0;
+  return true;
+}
+
+void EndpointCore::rearm_timer() {
+  const std::optional<Instant> deadline = transport_.poll_timeout();
+  if (deadline == timer_deadline_) return;
+  timer_deadline_ = deadline;
+  const std::uint64_t generation = ++timer_generation_;
+  if (!deadline) {
+    timer_.cancel();
+    return;
+  }
+  timer_.expires_at(to_steady(*deadline));
+  timer_.async_wait([self = shared_from_this(), generation](const boost::system::error_code& ec) {
+    if (ec || generation != self->timer_generation_ || !self->open_) return;
+    self->on_timer();
+  });
+}
+
+}  // namespace srudp::io

@@ -1,0 +1,104 @@
+// io::EndpointCore: the driver behind srudp::Endpoint. One UDP socket, one timer and one
+// transport::Endpoint on the caller's executor, run as the sans-IO core asks:
+//   socket readable -> receive a batch -> handle_datagram(now, ...) each -> deliver events ->
+//   drain poll_transmit into a batch -> send it (waiting for writable when the kernel buffer is
+//   full) -> re-arm the one timer at poll_timeout() -> on expiry handle_timeout(now), and again.
+// Application calls (stream writes, reads that free window, closes) request one deferred drive,
+// so a handler's calls are sent together after it returns.
+//
+// Later paths (a TCP relay) plug in at two points: transmit() decides where a datagram goes, and
+// inject_datagram() feeds datagrams that arrived some other way.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "common/random.hpp"
+#include "io/pending_operation.hpp"
+#include "io/udp_socket.hpp"
+#include "srudp/connection.hpp"
+#include "srudp/options.hpp"
+#include "transport/endpoint.hpp"
+
+namespace srudp::io {
+
+class ConnectionCore;
+
+class EndpointCore : public std::enable_shared_from_this<EndpointCore> {
+ public:
+  using ConnectOperation = PendingOperation<Connection>;
+
+  static std::shared_ptr<EndpointCore> create(const boost::asio::any_io_executor& executor,
+                                              const boost::asio::ip::udp::endpoint& local, EndpointOptions options,
+                                              boost::system::error_code& ec);
+  EndpointCore(const boost::asio::any_io_executor& executor, transport::EndpointConfig config);
+  EndpointCore(const EndpointCore&) = delete;
+  EndpointCore& operator=(const EndpointCore&) = delete;
+  ~EndpointCore();
+
+  const boost::asio::any_io_executor& executor() const { return executor_; }
+  boost::asio::ip::udp::endpoint local_endpoint() const { return local_; }
+  bool is_open() const { return open_; }
+
+  void connect(const boost::asio::ip::udp::endpoint& peer, const ConnectionOptions& options, ConnectOperation op);
+  void accept(ConnectOperation op);
+  void close();
+
+  // For connections and streams (on the executor).
+  transport::Connection* transport_connection(transport::ConnectionHandle handle);
+  void request_drive();
+  void on_incoming_established(const std::shared_ptr<ConnectionCore>& connection);
+
+  // A datagram that arrived by another path: handled as if the socket had received it.
+  void inject_datagram(const SocketAddress& from, std::span<const std::uint8_t> datagram);
+
+ private:
+  static constexpr std::size_t kBatchSize = 64;    // datagrams per receive or send call
+  static constexpr std::size_t kSlotBytes = 2048;  // room for one datagram (PMTUD tops out lower)
+  static constexpr int kMaxReceivesPerWakeup = 16;  // then let timers and sends have a turn
+
+  void wait_readable();
+  void on_readable(const boost::system::error_code& ec);
+  void on_writable(const boost::system::error_code& ec);
+  void on_timer();
+  void drive();  // events -> transmits -> events -> waiting opens -> timer
+  void process_events();
+  void flush();
+  bool send_batch();  // false: the kernel is full and a writable wait is armed
+  void transmit(const SocketAddress& to, std::span<const std::uint8_t> datagram);
+  void rearm_timer();
+
+  boost::asio::any_io_executor executor_;
+  bool accept_incoming_;
+  SystemRandom rng_;  // before transport_, which keeps a reference
+  transport::Endpoint transport_;
+  boost::asio::ip::udp::endpoint local_;
+  UdpSocket socket_;
+  boost::asio::steady_timer timer_;
+  std::optional<Instant> timer_deadline_;  // what the armed wait is for
+  std::uint64_t timer_generation_ = 0;
+  bool open_ = true;
+  bool drive_posted_ = false;
+  bool waiting_writable_ = false;
+
+  std::vector<std::uint8_t> tx_storage_;  // kBatchSize slots of kSlotBytes
+  std::vector<OutgoingDatagram> tx_batch_;
+  std::size_t tx_sent_ = 0;  // datagrams of tx_batch_ the kernel took
+
+  std::map<transport::ConnectionHandle, std::shared_ptr<ConnectionCore>> connections_;
+  std::deque<std::shared_ptr<ConnectionCore>> accept_queue_;  // established, not yet accepted
+  WaitQueue<ConnectOperation> accept_waiters_;
+};
+
+}  // namespace srudp::io

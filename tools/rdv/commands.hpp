@@ -1,0 +1,12 @@
+// The rdv tool's subcommands. Each add_*_command registers itself on the app; its callback runs
+// the command and stores the process exit code in `exit_code`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace srudp::tools {
+
+void add_serve_command(CLI::App& app, int& exit_code);
+void add_token_command(CLI::App& app, int& exit_code);
+
+}  // namespace srudp::tools

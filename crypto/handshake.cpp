@@ -84,9 +84,9 @@ std::error_code Handshake::read_peer_payload(std::span<const std::uint8_t> plain
   return {};
 }
 
-std::error_code Handshake::check_peer_identity() const {
+std::error_code Handshake::check_peer_identity(const HandshakeState& noise) const {
   if (!pinned_peer_) return {};
-  const auto rs = noise_->remote_static();
+  const auto rs = noise.remote_static();
   if (!rs) return errc::peer_key_missing;
   if (!(*rs == *pinned_peer_)) return errc::peer_key_mismatch;
   return {};
@@ -208,25 +208,27 @@ std::error_code Handshake::handle_handshake_packet(const wire::Handshake& packet
   }
   if (peer_cid_ && packet.sender_cid != *peer_cid_) return errc::unexpected_packet;
 
-  // Noise reads are transactional: a forged or corrupted message changes nothing.
+  // The message is read on a copy of the Noise state, which replaces ours only when the message
+  // authenticates, carries a consistent payload and reveals the pinned identity. A well-formed
+  // message from someone else (a man in the middle answering our cleartext Initiation under his
+  // own static key) is thus dropped like a corrupted one, and the genuine answer still completes.
+  HandshakeState attempt = noise_->clone();
   std::vector<std::uint8_t> plaintext(kMaxNoiseMessage);
-  auto read = noise_->read_message(packet.noise_message, plaintext);
+  auto read = attempt.read_message(packet.noise_message, plaintext);
   if (!read) return read.error();
   plaintext.resize(*read);
-
+  // The peer's identity is known after message 2 in XX: check the pin before revealing ours.
+  if (auto ec = check_peer_identity(attempt)) return ec;
   const bool carries_peer_payload = payload_message(mode_, !initiator_) == expected;
   if (carries_peer_payload) {
+    const auto previous_cid = peer_cid_;
     if (!peer_cid_) peer_cid_ = packet.sender_cid;
     if (auto ec = read_peer_payload(plaintext)) {
-      failed_ = true;
+      peer_cid_ = previous_cid;
       return ec;
     }
   }
-  // The peer's identity is known after message 2 in XX: check the pin before revealing ours.
-  if (auto ec = check_peer_identity()) {
-    failed_ = true;
-    return ec;
-  }
+  noise_ = std::move(attempt);
   if (initiator_ && message_count(mode_) == 3) {
     if (auto ec = write_flight(3)) {
       failed_ = true;
@@ -240,7 +242,7 @@ std::error_code Handshake::handle_handshake_packet(const wire::Handshake& packet
 
 Result<HandshakeOutcome> Handshake::finish() {
   if (!is_complete() || !peer_cid_) return errc::invalid_state;
-  if (auto ec = check_peer_identity()) return ec;
+  if (auto ec = check_peer_identity(*noise_)) return ec;
   auto keys = noise_->split();
   if (!keys) return keys.error();
   HandshakeOutcome out;

@@ -93,9 +93,10 @@ class Handshake {
   // message 3. Empty when there is none.
   std::span<const std::uint8_t> last_flight() const { return flight_; }
 
-  // Processes Noise message 2 (initiator) or 3 (responder). A packet that does not authenticate
-  // is rejected and leaves the handshake unchanged (Noise reads are transactional), so a forged
-  // packet cannot abort it. A wrong pinned key fails the handshake for good.
+  // Processes Noise message 2 (initiator) or 3 (responder). A packet that does not authenticate,
+  // or that reveals a static key other than the pinned one (peer_key_mismatch, peer_key_missing),
+  // is rejected and leaves the handshake unchanged, so a forged packet cannot abort it: the
+  // genuine message can still complete the handshake.
   std::error_code handle_handshake_packet(const wire::Handshake& packet);
 
   // Once complete: the secrets and what the peer said. The handshake is spent afterwards.
@@ -106,7 +107,7 @@ class Handshake {
   static Result<Handshake> start(const HandshakeConfig& config, const wire::ConnectionId& local_cid,
                                  bool initiator, const wire::ConnectionId& initiator_cid, RandomSource& rng);
   std::error_code write_flight(std::uint8_t message_index);  // Noise message 2 or 3 as a packet
-  std::error_code check_peer_identity() const;
+  std::error_code check_peer_identity(const HandshakeState& noise) const;
   std::error_code read_peer_payload(std::span<const std::uint8_t> plaintext);
   std::vector<std::uint8_t> encrypted_payload() const;
 

@@ -134,7 +134,12 @@ std::error_code HandshakeDriver::on_handshake_packet(Instant now, std::span<cons
   if (!packet || packet->receiver_cid != local_cid_) return {};
   if (outcome_taken_) return {};  // a duplicate: the data phase answers it
   const auto ec = handshake_->handle_handshake_packet(*packet);
-  if (ec == errc::peer_key_mismatch || ec == errc::peer_key_missing) return ec;
+  if (ec == errc::peer_key_mismatch || ec == errc::peer_key_missing) {
+    // Someone answered under another static key: drop it and keep waiting for the pinned peer,
+    // but remember why, so a handshake that then times out can say so.
+    identity_rejection_ = ec;
+    return {};
+  }
   if (ec) return {};  // forged, duplicate or out of order: ignore
   heard_reply_ = true;
   send_initiation_ = false;

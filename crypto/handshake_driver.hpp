@@ -39,8 +39,9 @@ class HandshakeDriver {
   ~HandshakeDriver();
 
   // Feed a long-header packet (Initiation, Handshake, CookieReply) from the peer's address.
-  // Returns an error only when the handshake failed for good (a wrong pinned key); anything
-  // forged, duplicated or malformed is ignored.
+  // Nothing unauthenticated can end the handshake: anything forged, duplicated, malformed or
+  // signed by a key other than the pinned one is ignored (see identity_rejection()). Returns an
+  // error only for a failure of our own state.
   std::error_code handle_packet(Instant now, const SocketAddress& from, std::span<const std::uint8_t> datagram);
 
   // The handshake packet due now, if any (copied into `out`); nullopt when nothing is due.
@@ -61,6 +62,10 @@ class HandshakeDriver {
   const wire::ConnectionId& local_cid() const { return local_cid_; }
   std::optional<wire::ConnectionId> peer_cid() const { return peer_cid_; }
   int retransmits() const { return total_retransmits_; }
+  // peer_key_mismatch or peer_key_missing once a handshake message authenticated under a static
+  // key other than the pinned one (and was dropped); the reason to report if the handshake times
+  // out. Empty otherwise.
+  std::error_code identity_rejection() const { return identity_rejection_; }
 
  private:
   HandshakeDriver() = default;
@@ -86,6 +91,7 @@ class HandshakeDriver {
   Instant next_retransmit_{};
   int retransmits_ = 0;
   int total_retransmits_ = 0;
+  std::error_code identity_rejection_;
 };
 
 }  // namespace srudp::crypto

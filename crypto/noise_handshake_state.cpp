@@ -83,6 +83,20 @@ HandshakeState::Progress HandshakeState::Progress::clone() const {
   return copy;
 }
 
+HandshakeState HandshakeState::clone() const {
+  HandshakeState copy;
+  copy.pattern_ = pattern_;
+  copy.initiator_ = initiator_;
+  if (local_static_) copy.local_static_ = local_static_->clone();
+  if (psk_) copy.psk_ = psk_->clone();
+  if (fixed_ephemeral_) copy.fixed_ephemeral_ = fixed_ephemeral_->clone();
+  copy.rng_ = rng_;
+  copy.progress_ = progress_.clone();
+  copy.failed_ = failed_;
+  copy.split_done_ = split_done_;
+  return copy;
+}
+
 Result<HandshakeState> HandshakeState::create(const NoiseConfig& config) {
   if (static_cast<std::size_t>(config.pattern) >= all_noise_patterns().size()) {
     return errc::invalid_argument;

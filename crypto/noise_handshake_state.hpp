@@ -56,6 +56,9 @@ class HandshakeState {
 
   HandshakeState(HandshakeState&&) noexcept = default;
   HandshakeState& operator=(HandshakeState&&) noexcept = default;
+  // An explicit deep copy (secrets included): read a message on a copy, inspect what it revealed
+  // (the peer's static key, the payload), and keep the copy only if the caller accepts it.
+  HandshakeState clone() const;
 
   // Writes the next handshake message (tokens + encrypted payload) into `out`; returns its size.
   // Errors: invalid_state (not our turn, complete or failed), invalid_argument (message would

@@ -342,7 +342,8 @@ void SecureSession::handle_timeout(Instant now) {
   }
   // Key confirmation belongs to the handshake: both must be done within the handshake timeout.
   if (state_ != SessionState::established && now >= started_ + config_.handshake_timeout) {
-    fail(errc::handshake_timeout);
+    const std::error_code rejection = driver_ ? driver_->identity_rejection() : std::error_code{};
+    fail(rejection ? rejection : make_error_code(errc::handshake_timeout));
     return;
   }
   if (driver_) {

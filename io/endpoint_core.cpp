@@ -164,9 +164,6 @@ void EndpointCore::on_timer() {
   timer_deadline_.reset();
   transport_.handle_timeout(now());
   drive();
-  // Connections past their closing period leave the transport here (their closed event came
-  // earlier, when they started closing).
-  transport_.remove_closed();
 }
 
 void EndpointCore::request_drive() {

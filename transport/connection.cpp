@@ -815,7 +815,9 @@ struct Connection::State {
       return;
     }
     if (state != ConnectionState::established && t >= started + config.handshake_timeout) {
-      fail_silently(errc::handshake_timeout);
+      // A peer that answered only under a wrong identity key is reported as such.
+      const std::error_code rejection = driver ? driver->identity_rejection() : std::error_code{};
+      fail_silently(rejection ? rejection : make_error_code(errc::handshake_timeout));
       return;
     }
     if (driver) driver->handle_timeout(t);

@@ -37,7 +37,7 @@ Result<ConnectionHandle> Endpoint::connect(ConnectionConfig config, const Socket
   if (!c) return c.error();
   const ConnectionHandle handle = next_handle_++;
   by_cid_[c->local_cid()] = handle;
-  connections_.emplace(handle, Entry{std::move(*c), peer});
+  connections_.emplace(handle, Entry{std::move(*c), peer, std::nullopt});
   return handle;
 }
 
@@ -71,10 +71,20 @@ std::optional<ConnectionHandle> Endpoint::route(const SocketAddress& from, std::
       break;
     }
     case wire::PacketType::Initiation: {
-      // A retransmitted Initiation for a connection we accepted, or the peer's half of a
-      // simultaneous open: both come from the address the connection belongs to.
+      // The peer's half of a simultaneous open (a connection we are opening to that address), or
+      // a retransmission of the very Initiation a connection was accepted from. Anything else,
+      // a client that restarted on the same address among them, goes to the responder, so a
+      // closing, draining or half-open connection never swallows a new handshake.
+      const auto initiation = wire::decode_initiation(datagram);
+      if (!initiation || initiation->noise_message.size() < 32) return std::nullopt;
       for (const auto& [handle, e] : connections_) {
-        if (e.peer == from && !e.connection.is_established()) return handle;
+        if (e.peer != from) continue;
+        const auto state = e.connection.state();
+        if (state != ConnectionState::handshaking && state != ConnectionState::confirming) continue;
+        if (!e.accepted_from) return handle;
+        if (std::equal(e.accepted_from->begin(), e.accepted_from->end(), initiation->noise_message.begin())) {
+          return handle;
+        }
       }
       return std::nullopt;
     }
@@ -95,6 +105,7 @@ void Endpoint::handle_datagram(Instant now, const SocketAddress& from, std::span
     Entry* e = find(*handle);
     e->connection.handle_datagram(now, from, datagram);
     collect_events(*handle, e->connection);
+    reap_if_closed(*handle);
     return;
   }
   if (*type == wire::PacketType::Initiation && responder_) {
@@ -121,12 +132,13 @@ void Endpoint::accept(Instant now, const SocketAddress& from, std::span<const st
   }
   auto* accepted = std::get_if<crypto::HandshakeResponder::Accept>(&decision);
   if (accepted == nullptr) return;  // dropped: the responder counted why
+  const std::array<std::uint8_t, 32> initiation_id = accepted->handshake.initiation_id();
   auto c = Connection::accept(config_.server_connection.clone(), std::move(accepted->handshake), from,
                               datagram.size(), now, rng_);
   if (!c) return;
   const ConnectionHandle handle = next_handle_++;
   by_cid_[c->local_cid()] = handle;
-  auto [it, inserted] = connections_.emplace(handle, Entry{std::move(*c), from});
+  auto [it, inserted] = connections_.emplace(handle, Entry{std::move(*c), from, initiation_id});
   ++counters_.accepted;
   events_.push_back({EndpointEvent::Kind::accepted, handle, {}});
   collect_events(handle, it->second.connection);
@@ -144,16 +156,17 @@ std::optional<Transmit> Endpoint::poll_transmit(Instant now, std::span<std::uint
   // Round robin, starting after the connection that sent last, so one busy connection cannot
   // starve the others.
   auto it = connections_.upper_bound(next_to_poll_);
-  for (std::size_t i = 0; i < connections_.size(); ++i, ++it) {
+  std::optional<Transmit> transmit;
+  std::vector<ConnectionHandle> closed;
+  for (std::size_t i = 0; i < connections_.size() && !transmit; ++i, ++it) {
     if (it == connections_.end()) it = connections_.begin();
-    auto t = it->second.connection.poll_transmit(now, out);
+    transmit = it->second.connection.poll_transmit(now, out);
     collect_events(it->first, it->second.connection);
-    if (t) {
-      next_to_poll_ = it->first;
-      return t;
-    }
+    if (transmit) next_to_poll_ = it->first;
+    if (it->second.connection.state() == ConnectionState::closed) closed.push_back(it->first);
   }
-  return std::nullopt;
+  for (const ConnectionHandle handle : closed) reap_if_closed(handle);
+  return transmit;
 }
 
 std::optional<Instant> Endpoint::poll_timeout() const {
@@ -165,10 +178,17 @@ std::optional<Instant> Endpoint::poll_timeout() const {
 }
 
 void Endpoint::handle_timeout(Instant now) {
-  for (auto& [handle, e] : connections_) {
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    auto& [handle, e] = *it;
     if (auto t = e.connection.poll_timeout(); t && *t <= now) {
       e.connection.handle_timeout(now);
       collect_events(handle, e.connection);
+    }
+    if (e.connection.state() == ConnectionState::closed) {
+      by_cid_.erase(e.connection.local_cid());
+      it = connections_.erase(it);
+    } else {
+      ++it;
     }
   }
 }
@@ -186,15 +206,11 @@ std::optional<EndpointEvent> Endpoint::poll_event() {
   return e;
 }
 
-void Endpoint::remove_closed() {
-  for (auto it = connections_.begin(); it != connections_.end();) {
-    if (it->second.connection.state() == ConnectionState::closed) {
-      by_cid_.erase(it->second.connection.local_cid());
-      it = connections_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+void Endpoint::reap_if_closed(ConnectionHandle handle) {
+  auto it = connections_.find(handle);
+  if (it == connections_.end() || it->second.connection.state() != ConnectionState::closed) return;
+  by_cid_.erase(it->second.connection.local_cid());
+  connections_.erase(it);
 }
 
 }  // namespace srudp::transport

@@ -56,10 +56,10 @@ class Endpoint {
   void handle_timeout(Instant now);
   std::optional<EndpointEvent> poll_event();
 
+  // nullptr once the connection has closed: the endpoint forgets a connection as soon as it is
+  // closed (after its closed event is queued), so its handle becomes invalid then.
   Connection* connection(ConnectionHandle handle);
   std::size_t connection_count() const { return connections_.size(); }
-  // Forgets closed connections (their handles become invalid).
-  void remove_closed();
 
   struct Counters {
     std::uint64_t dropped_unknown = 0, dropped_malformed = 0, dropped_over_capacity = 0;
@@ -72,6 +72,9 @@ class Endpoint {
   struct Entry {
     Connection connection;
     SocketAddress peer;            // where it was opened to or accepted from (for Initiations)
+    // Accepted connections: the Initiation they answer (its ephemeral key), whose retransmissions
+    // they take. Connections we opened take any Initiation from `peer` (simultaneous open).
+    std::optional<std::array<std::uint8_t, 32>> accepted_from;
   };
   struct CidHash {
     std::size_t operator()(const wire::ConnectionId& cid) const noexcept;
@@ -81,6 +84,7 @@ class Endpoint {
   std::optional<ConnectionHandle> route(const SocketAddress& from, std::span<const std::uint8_t> datagram);
   void accept(Instant now, const SocketAddress& from, std::span<const std::uint8_t> datagram);
   void collect_events(ConnectionHandle handle, Connection& connection);
+  void reap_if_closed(ConnectionHandle handle);
   std::size_t half_open() const;
 
   EndpointConfig config_;

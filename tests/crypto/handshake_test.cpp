@@ -141,6 +141,81 @@ TEST(Handshake, TamperedMessage2IsRejectedAndTheHandshakeSurvives) {
   EXPECT_EQ(initiator->handle_handshake_packet(*packet), errc::unexpected_packet);
 }
 
+// Mallory saw A's cleartext XX Initiation and answers it first with a well-formed message 2 under
+// her own static key. A, pinning B, drops it and is still waiting: B's genuine answer completes.
+TEST(Handshake, ForgedMessage2UnderAnotherIdentityIsDroppedAndTheGenuineOneCompletes) {
+  SeededRandom rng(5);
+  const auto ka = KeyPair::generate(rng), kb = KeyPair::generate(rng), km = KeyPair::generate(rng);
+  for (const bool with_psk : {false, true}) {
+    SCOPED_TRACE(with_psk);
+    HandshakeConfig a = with_psk ? psk_config() : HandshakeConfig{};
+    HandshakeConfig b = with_psk ? psk_config() : HandshakeConfig{};
+    HandshakeConfig m = with_psk ? psk_config() : HandshakeConfig{};  // she may even know the token
+    a.identity = ka.clone();
+    a.pinned_peer = kb.public_key;
+    b.identity = kb.clone();
+    m.identity = km.clone();
+    auto initiator = Handshake::initiate(a, wire::ConnectionId{1}, rng);
+    ASSERT_TRUE(initiator);
+    const auto initiation_datagram = initiator->initiation_datagram(Instant{});
+    const auto initiation = wire::decode_initiation(initiation_datagram);
+    ASSERT_TRUE(initiation);
+
+    auto mallory = Handshake::respond(m, wire::ConnectionId{9}, *initiation, rng);
+    ASSERT_TRUE(mallory);
+    auto forged = wire::decode_handshake(mallory->last_flight());
+    ASSERT_TRUE(forged);
+    EXPECT_EQ(initiator->handle_handshake_packet(*forged), errc::peer_key_mismatch);
+    EXPECT_FALSE(initiator->is_complete());
+    EXPECT_TRUE(initiator->last_flight().empty());  // nothing revealed to her: no message 3
+    // Again, as a flood would: still refused, still harmless.
+    EXPECT_EQ(initiator->handle_handshake_packet(*forged), errc::peer_key_mismatch);
+
+    auto genuine = Handshake::respond(b, wire::ConnectionId{2}, *initiation, rng);
+    ASSERT_TRUE(genuine);
+    auto message2 = wire::decode_handshake(genuine->last_flight());
+    ASSERT_TRUE(message2);
+    ASSERT_FALSE(initiator->handle_handshake_packet(*message2));
+    auto message3 = wire::decode_handshake(initiator->last_flight());
+    ASSERT_TRUE(message3);
+    ASSERT_FALSE(genuine->handle_handshake_packet(*message3));
+    auto oa = initiator->finish();
+    auto ob = genuine->finish();
+    ASSERT_TRUE(oa);
+    ASSERT_TRUE(ob);
+    EXPECT_TRUE(oa->send_secret == ob->receive_secret);
+    EXPECT_EQ(oa->peer_identity, kb.public_key);
+    EXPECT_EQ(oa->peer_cid, (wire::ConnectionId{2}));
+  }
+}
+
+// The responder pins A. Mallory runs her own handshake with B under her own key: B drops her
+// well-formed message 3 (wrong static key), stays incomplete and hands out no keys.
+TEST(Handshake, ResponderDropsMessage3UnderAnotherIdentity) {
+  SeededRandom rng(6);
+  const auto ka = KeyPair::generate(rng), kb = KeyPair::generate(rng), km = KeyPair::generate(rng);
+  HandshakeConfig a, b, m;
+  a.identity = ka.clone();
+  b.identity = kb.clone();
+  b.pinned_peer = ka.public_key;
+  m.identity = km.clone();
+  // Mallory's own handshake with B, to get B into the state where message 3 is due.
+  auto mallory = Handshake::initiate(m, wire::ConnectionId{9}, rng);
+  ASSERT_TRUE(mallory);
+  const auto minit_datagram = mallory->initiation_datagram(Instant{});
+  const auto minit = wire::decode_initiation(minit_datagram);
+  ASSERT_TRUE(minit);
+  auto responder = Handshake::respond(b, wire::ConnectionId{2}, *minit, rng);
+  ASSERT_TRUE(responder);
+  auto m2 = wire::decode_handshake(responder->last_flight());
+  ASSERT_FALSE(mallory->handle_handshake_packet(*m2));
+  auto m3 = wire::decode_handshake(mallory->last_flight());
+  ASSERT_TRUE(m3);
+  EXPECT_EQ(responder->handle_handshake_packet(*m3), errc::peer_key_mismatch);
+  EXPECT_FALSE(responder->is_complete());
+  EXPECT_FALSE(responder->finish());
+}
+
 TEST(HandshakeResponder, DropsBadMac1WrongVersionAndReplays) {
   SeededRandom rng(5);
   HandshakeResponder responder(psk_config(1), {}, rng);

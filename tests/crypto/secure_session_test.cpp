@@ -139,6 +139,9 @@ TEST(SecureSession, WrongPinnedKeyFailsOnBothSides) {
     EXPECT_EQ(*t.a.record.closed, errc::handshake_timeout);  // never confirmed
     EXPECT_FALSE(t.a.record.established);
     ASSERT_NE(t.b_session(), nullptr);
+    // B dropped message 3 (another key than its pin) and reports why when its handshake times out.
+    ASSERT_TRUE(t.net.run_until([&] { return static_cast<bool>(t.b_session()->session.error()); },
+                                std::chrono::seconds(5)));
     EXPECT_EQ(t.b_session()->session.error(), errc::peer_key_mismatch);
     EXPECT_EQ(t.a.session->send_datagram(bytes_of("x")), errc::invalid_state);
   }

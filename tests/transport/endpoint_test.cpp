@@ -175,5 +175,76 @@ TEST(Endpoint, SimultaneousOpenBetweenTwoEndpointsGivesOneConnectionEach) {
   }
 }
 
+// A client process that restarts on the same ip:port: a fresh Endpoint (new keys, new connection
+// ids) behind the same simulated host.
+class RestartingClient final : public sim::Node {
+ public:
+  RestartingClient(SocketAddress self, RandomSource& rng) : self_(self), rng_(rng) { restart(); }
+  void restart() {
+    node_.reset();
+    node_.emplace(self_, EndpointConfig{}, rng_);
+  }
+  EndpointNode& current() { return *node_; }
+  void handle_datagram(Instant now, const sim::Datagram& d) override { node_->handle_datagram(now, d); }
+  std::optional<sim::Datagram> poll_transmit(Instant now) override { return node_->poll_transmit(now); }
+  std::optional<Instant> poll_timeout() override { return node_->poll_timeout(); }
+  void handle_timeout(Instant now) override { node_->handle_timeout(now); }
+
+ private:
+  SocketAddress self_;
+  RandomSource& rng_;
+  std::optional<EndpointNode> node_;
+};
+
+// The server's old connection with that address is closing, draining, half-open or still
+// established: none of them may swallow the new Initiation, and the server forgets closed
+// connections by itself.
+TEST(Endpoint, ClientRestartingOnTheSameAddressConnectsAgainAtOnce) {
+  enum class OldState { closed_by_client, established, mid_handshake };
+  for (const auto old : {OldState::closed_by_client, OldState::established, OldState::mid_handshake}) {
+    SCOPED_TRACE(static_cast<int>(old));
+    sim::Network net(11);
+    SeededRandom rng(11);
+    EndpointNode server(kServer, server_config(), rng);
+    RestartingClient client(kClient1, rng);
+    net.add_host(server, kServer);
+    auto& client_host = net.add_host(client, kClient1);
+    sim::LinkConfig link;
+    link.delay = std::chrono::milliseconds(10);
+    client_host.set_access_link(link);
+    ASSERT_TRUE(client.current().endpoint.connect(psk_config(), kServer, net.now()));
+    if (old == OldState::mid_handshake) {
+      // The server has accepted (message 2 sent) but the client dies before it confirms.
+      ASSERT_TRUE(net.run_until([&] { return !server.accepted.empty(); }, std::chrono::seconds(2)));
+    } else {
+      ASSERT_TRUE(net.run_until([&] { return server.established.size() == 1 && !client.current().established.empty(); },
+                                std::chrono::seconds(5)));
+      if (old == OldState::closed_by_client) {
+        client.current().endpoint.connection(1)->close(0, "bye");
+        net.wake(client);
+        ASSERT_TRUE(net.run_for(std::chrono::milliseconds(100)));  // the CLOSE arrives: server drains
+        const auto state = server.endpoint.connection(server.accepted[0])->state();
+        EXPECT_TRUE(state == ConnectionState::draining || state == ConnectionState::closed);
+      }
+    }
+    client.restart();
+    const Instant restarted = net.now();
+    ASSERT_TRUE(client.current().endpoint.connect(psk_config(), kServer, net.now()));
+    net.wake(client);
+    ASSERT_TRUE(net.run_until([&] { return !client.current().established.empty(); }, std::chrono::seconds(5)))
+        << net.describe();
+    EXPECT_LT(net.now() - restarted, std::chrono::milliseconds(500));
+    EXPECT_EQ(server.accepted.size(), 2u);
+
+    // Closed connections leave the endpoint on their own (no remove_closed() call).
+    client.current().endpoint.connection(1)->close(0, "bye");
+    net.wake(client);
+    ASSERT_TRUE(net.run_until([&] { return server.endpoint.connection_count() == 0 &&
+                                           client.current().endpoint.connection_count() == 0; },
+                              std::chrono::seconds(70)))
+        << server.endpoint.connection_count() << " " << client.current().endpoint.connection_count();
+  }
+}
+
 }  // namespace
 }  // namespace srudp::transport

@@ -3,8 +3,8 @@
 // when: the Initiation (resent with backoff, and at once with mac2 after a CookieReply), the
 // responder's message 2 (resent only when the Initiation comes again: no amplification), and the
 // XX initiator's message 3 (resent until the peer shows it has the keys). It also implements the
-// simultaneous-open tie-break. SecureSession and transport::Connection both drive their handshake
-// through it, then take the outcome and run their own data phase.
+// simultaneous-open tie-break. transport::Connection drives its handshake through it, then takes
+// the outcome and runs the data phase.
 #pragma once
 
 #include <cstdint>

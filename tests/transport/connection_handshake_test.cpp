@@ -334,6 +334,102 @@ TEST(ConnectionHandshake, SimultaneousOpenYieldsOneConnection) {
   }
 }
 
+// ---- 3b. what an attacker without the keys can do to a handshake --------------------------------
+
+TEST(ConnectionHandshake, RefusesAnUnauthenticatedConfiguration) {
+  SeededRandom rng(20);
+  EXPECT_EQ(Connection::connect(ConnectionConfig{}, kB, Instant{}, rng).error(), errc::invalid_argument);
+}
+
+// Before B's message 2 reaches A, a forger sends A a corrupted copy addressed to A's cid: A drops
+// it and B's genuine message completes the handshake.
+TEST(ConnectionHandshake, ForgedHandshakePacketDoesNotAbortTheHandshake) {
+  SeededRandom keys(15);
+  const auto ka = crypto::KeyPair::generate(keys), kb = crypto::KeyPair::generate(keys);
+  Pair t(16, delay_link(milliseconds(10)), identity_config(ka, kb.public_key, true),
+         identity_config(kb, ka.public_key, true));
+  bool forged_once = false;
+  t.net.add_tap(t.net.internet(), [&](Instant, sim::Datagram& d) {
+    if (d.from == kB && d.bytes[0] == 0x42 && !forged_once) {
+      forged_once = true;
+      sim::Datagram forged = d;
+      for (std::size_t i = 30; i < forged.bytes.size(); ++i) forged.bytes[i] ^= 0x5a;
+      t.net.inject(t.net.internet(), forged);                           // the forgery first,
+      t.net.inject(t.net.internet(), d, milliseconds(5));               // the genuine one later
+      return sim::TapVerdict::drop;
+    }
+    return sim::TapVerdict::pass;
+  });
+  const auto r = t.net.run_until([&] { return t.established(); }, seconds(5));
+  ASSERT_TRUE(r) << r << t.net.describe();
+  EXPECT_TRUE(forged_once);
+  EXPECT_EQ(t.a.wire_log.initiations, 1u);  // no retransmission was needed
+}
+
+// A can send but never hears back: B never sees its address validated and sends it at most three
+// times what it received from it.
+TEST(ConnectionHandshake, ResponderRespectsTheAntiAmplificationLimit) {
+  Pair t(14, delay_link(milliseconds(10)), psk_config(), psk_config());
+  std::uint64_t to_b = 0, from_b = 0;
+  t.net.add_tap(t.net.internet(), [&](Instant, sim::Datagram& d) {
+    if (d.to == kB) to_b += d.bytes.size();
+    if (d.from == kB) {
+      from_b += d.bytes.size();
+      return sim::TapVerdict::drop;
+    }
+    return sim::TapVerdict::pass;
+  });
+  ASSERT_TRUE(t.net.run_for(seconds(25)));
+  EXPECT_GT(to_b, 0u);
+  EXPECT_GT(from_b, 0u);
+  EXPECT_LE(from_b, 3 * to_b);
+  EXPECT_FALSE(t.b.app.established);
+}
+
+// B has answered and waits for A's ESTABLISHED. Handshake packets (0x42) from other addresses, and
+// forged ones from A's own address, change nothing: B sends nothing in reply, and the genuine
+// confirmation still arrives.
+TEST(ConnectionHandshake, UnauthenticatedHandshakePacketsLeaveAConfirmingResponderAlone) {
+  SeededRandom keys(21);
+  const auto ka = crypto::KeyPair::generate(keys), kb = crypto::KeyPair::generate(keys);
+  for (const bool identity : {false, true}) {
+    SCOPED_TRACE(identity ? "XXpsk3" : "NNpsk0");
+    Pair t(22, delay_link(milliseconds(50)), identity ? identity_config(ka, kb.public_key, true) : psk_config(),
+           identity ? identity_config(kb, ka.public_key, true) : psk_config());
+    // Hold A's packets after the Initiation for a while, so B sits in its confirming state.
+    bool holding = true;
+    std::vector<sim::Datagram> held;
+    t.net.add_tap(t.net.internet(), [&](Instant, sim::Datagram& d) {
+      if (holding && d.from == kA && d.bytes[0] != 0x41) {
+        held.push_back(d);
+        return sim::TapVerdict::drop;
+      }
+      return sim::TapVerdict::pass;
+    });
+    ASSERT_TRUE(t.net.run_until([&] { return t.b.app.conn.has_value(); }, seconds(1)));
+    ASSERT_TRUE(t.net.run_for(milliseconds(200)));
+    const auto state = t.b.app.conn->state();
+    const auto sent_before = t.host_b->datagrams_sent();
+    const auto stats_before = t.b.app.conn->stats();
+    std::vector<std::uint8_t> junk(200, 0x42);
+    for (int i = 0; i < 100; ++i) {
+      junk[5] = static_cast<std::uint8_t>(i);
+      const SocketAddress from = i % 2 ? kA : SocketAddress::v4(192, 0, 2, static_cast<std::uint8_t>(i), 7000);
+      t.net.inject(t.net.internet(), sim::Datagram{from, kB, junk});
+    }
+    ASSERT_TRUE(t.net.run_for(milliseconds(100)));
+    EXPECT_EQ(t.b.app.conn->state(), state);
+    EXPECT_EQ(t.b.app.conn->peer_address(), kA);
+    EXPECT_EQ(t.b.app.conn->stats().packets_received, stats_before.packets_received);
+    // Whatever B sent meanwhile was its own retransmission schedule, not an answer to the junk.
+    EXPECT_LE(t.host_b->datagrams_sent() - sent_before, 2u);
+    holding = false;
+    for (auto& d : held) t.net.inject(t.net.internet(), d);
+    const auto r = t.net.run_until([&] { return t.established(); }, seconds(5));
+    ASSERT_TRUE(r) << r;
+  }
+}
+
 // ---- 4. key updates under load ------------------------------------------------------------------
 
 TEST(ConnectionHandshake, FrequentKeyUpdatesUnderLossAndReorderingKeepStreamsExact) {

@@ -175,6 +175,45 @@ TEST(Endpoint, SimultaneousOpenBetweenTwoEndpointsGivesOneConnectionEach) {
   }
 }
 
+// The attacker knows the PSK (the worst case) and floods valid Initiations from spoofed sources,
+// then replays the genuine client's Initiation from its own address 1000 times: the server keeps
+// state only for the real client (cookies answer the flood), and the replays start nothing.
+TEST(Endpoint, SpoofedInitiationFloodAndReplaysKeepNoState) {
+  sim::Network net(13);
+  SeededRandom rng(13);
+  EndpointConfig config = server_config();
+  config.responder_limits.cookie_threshold = 0;  // under load from the start
+  EndpointNode server(kServer, std::move(config), rng);
+  EndpointNode client(kClient1, {}, rng);
+  net.add_host(server, kServer);
+  net.add_host(client, kClient1);
+  std::optional<sim::Datagram> initiation;
+  net.add_tap(net.internet(), [&](Instant, sim::Datagram& d) {
+    if (d.from == kClient1 && d.bytes[0] == 0x41 && !initiation) initiation = d;
+    return sim::TapVerdict::pass;
+  });
+  ASSERT_TRUE(client.endpoint.connect(psk_config(), kServer, net.now()));
+  ASSERT_TRUE(net.run_until([&] { return initiation.has_value(); }, std::chrono::seconds(1)));
+  for (std::uint32_t i = 0; i < 5000; ++i) {
+    sim::Datagram spoofed = *initiation;
+    spoofed.from = SocketAddress::v4(0x0A000000u + i, static_cast<std::uint16_t>(1024 + i % 60000));
+    net.inject(net.internet(), std::move(spoofed), std::chrono::microseconds(i * 10));
+  }
+  ASSERT_TRUE(net.run_for(std::chrono::milliseconds(100)));  // the whole flood arrives
+  ASSERT_TRUE(net.run_until([&] { return !client.established.empty() && server.established.size() == 1; },
+                            std::chrono::seconds(5)))
+      << net.describe();
+  EXPECT_EQ(server.endpoint.connection_count(), 1u);  // only the real client got state
+  EXPECT_GE(server.endpoint.counters().cookies_sent, 5000u);
+
+  // The Initiation the client sent first (without mac2) again, and the one with the cookie.
+  for (int i = 0; i < 1000; ++i) net.inject(net.internet(), *initiation, std::chrono::microseconds(i));
+  ASSERT_TRUE(net.run_for(std::chrono::seconds(1)));
+  EXPECT_EQ(server.endpoint.connection_count(), 1u);
+  EXPECT_EQ(server.accepted.size(), 1u);
+  EXPECT_TRUE(server.endpoint.connection(server.accepted[0])->is_established());
+}
+
 // A client process that restarts on the same ip:port: a fresh Endpoint (new keys, new connection
 // ids) behind the same simulated host.
 class RestartingClient final : public sim::Node {

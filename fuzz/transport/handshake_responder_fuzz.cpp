@@ -1,7 +1,7 @@
-// Fuzzes the responder side of the srudp handshake and the session it creates.
+// Fuzzes the responder side of the srudp handshake and the transport::Connection it creates.
 // Input: [mode][datagram length u16 BE][datagram] ... Mode bit 0 set: the first datagram is replaced
 // by a genuine Initiation (deterministic keys), so the following fuzzed datagrams reach the accepted
-// session (message 3, data packets, cookie replies, more Initiations). Bits 1-2 choose the pattern;
+// connection (message 3, data packets, cookie replies, more Initiations). Bits 1-2 choose the pattern;
 // bit 3 puts the responder under load (cookies). Randomness is seeded: every run is reproducible.
 #include <cstddef>
 #include <cstdint>
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "crypto/handshake_responder.hpp"
-#include "crypto/secure_session.hpp"
+#include "transport/connection.hpp"
 
 using namespace srudp;
 
@@ -60,19 +60,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto decision = responder.on_initiation(now, peer, datagrams.front(), 0, wire::ConnectionId{9});
   auto* accept = std::get_if<crypto::HandshakeResponder::Accept>(&decision);
   if (accept == nullptr) return 0;
-  crypto::SessionConfig session_config;
-  session_config.handshake = config_for(pattern, 1);
-  auto session = crypto::SecureSession::accept(std::move(session_config), std::move(accept->handshake), peer,
-                                               datagrams.front().size(), now, rng);
-  if (!session) return 0;
+  transport::ConnectionConfig connection_config;
+  connection_config.handshake = config_for(pattern, 1);
+  auto connection = transport::Connection::accept(std::move(connection_config), std::move(accept->handshake), peer,
+                                                  datagrams.front().size(), now, rng);
+  if (!connection) return 0;
   std::array<std::uint8_t, 2048> out{};
   for (std::size_t i = 1; i < datagrams.size(); ++i) {
     now += std::chrono::milliseconds(datagrams[i].empty() ? 500 : 3);
-    session->handle_datagram(now, peer, datagrams[i]);
-    if (auto t = session->poll_timeout(); t && *t <= now) session->handle_timeout(now);
-    while (session->poll_transmit(now, out)) {
+    connection->handle_datagram(now, peer, datagrams[i]);
+    if (auto t = connection->poll_timeout(); t && *t <= now) connection->handle_timeout(now);
+    while (connection->poll_transmit(now, out)) {
     }
-    while (session->poll_event()) {
+    while (connection->poll_event()) {
     }
   }
   return 0;

@@ -1,6 +1,7 @@
 #include "crypto/handshake_driver.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace srudp::crypto {
 namespace {
@@ -62,14 +63,24 @@ void HandshakeDriver::restart_timer(Instant now) {
 }
 
 bool HandshakeDriver::is_complete() const {
-  return outcome_taken_ || (handshake_ && handshake_->is_complete());
+  return outcome_taken_ || confirmed_.has_value() || (handshake_ && handshake_->is_complete());
 }
 
 Result<HandshakeOutcome> HandshakeDriver::take_outcome() {
-  if (outcome_taken_ || !handshake_ || !handshake_->is_complete()) return errc::invalid_state;
+  if (outcome_taken_) return errc::invalid_state;
+  if (confirmed_) {  // a provisional answer that a data packet confirmed
+    HandshakeOutcome outcome = std::move(*confirmed_);
+    confirmed_.reset();
+    outcome_taken_ = true;
+    peer_cid_ = outcome.peer_cid;
+    initiator_ = false;
+    return outcome;
+  }
+  if (!handshake_ || !handshake_->is_complete()) return errc::invalid_state;
   auto outcome = handshake_->finish();
   if (!outcome) return outcome.error();
   outcome_taken_ = true;
+  answers_.clear();
   peer_cid_ = outcome->peer_cid;
   initiator_ = outcome->initiator;
   // The spent Handshake still holds the last flight: the responder's message 2 (resent when the
@@ -79,12 +90,48 @@ Result<HandshakeOutcome> HandshakeDriver::take_outcome() {
   return outcome;
 }
 
+std::size_t HandshakeDriver::provisional_count() const {
+  return static_cast<std::size_t>(
+      std::count_if(answers_.begin(), answers_.end(), [](const Answer& a) { return a.provisional.has_value(); }));
+}
+
+const HandshakeOutcome& HandshakeDriver::provisional_outcome(std::size_t i) const {
+  for (const Answer& a : answers_) {
+    if (a.provisional && i-- == 0) return *a.provisional;
+  }
+  throw std::out_of_range("HandshakeDriver::provisional_outcome");
+}
+
+void HandshakeDriver::confirm_provisional(std::size_t i) {
+  for (std::size_t k = 0; k < answers_.size(); ++k) {
+    if (answers_[k].provisional && i-- == 0) {
+      heard_reply_ = true;  // the peer sent a packet under these keys: it has them
+      adopt_answer(k);
+      return;
+    }
+  }
+}
+
+void HandshakeDriver::adopt_answer(std::size_t i) {
+  Answer chosen = std::move(answers_[i]);
+  answers_.clear();
+  handshake_.emplace(std::move(chosen.handshake));
+  if (chosen.provisional) confirmed_.emplace(std::move(*chosen.provisional));
+  initiator_ = false;
+  peer_cid_ = handshake_->peer_cid();
+  send_initiation_ = false;
+  send_flight_ = false;
+}
+
 void HandshakeDriver::peer_has_keys() {
   peer_has_keys_ = true;
   heard_reply_ = true;
   send_flight_ = false;
   send_initiation_ = false;
-  if (outcome_taken_) handshake_.reset();
+  if (outcome_taken_) {
+    handshake_.reset();
+    answers_.clear();
+  }
 }
 
 std::error_code HandshakeDriver::handle_packet(Instant now, const SocketAddress& from,
@@ -116,23 +163,52 @@ void HandshakeDriver::on_initiation(Instant now, std::span<const std::uint8_t> d
     return;
   }
   // Simultaneous open: both sides initiated. The Initiation from the smaller connection id wins on
-  // both sides, so exactly one handshake survives. Our own Initiation reflected back is dropped.
+  // both sides, so one handshake survives; we answer it beside our own attempt (see the header).
+  // Our own Initiation reflected back is dropped.
   if (outcome_taken_ || initiation->sender_cid == local_cid_) return;
   if (!cid_less(initiation->sender_cid, local_cid_)) return;  // ours wins; the peer answers it
-  auto responder = Handshake::respond(*config_, local_cid_, *initiation, *rng_);
+  answer(now, *initiation);
+}
+
+void HandshakeDriver::answer(Instant, const wire::Initiation& initiation) {
+  for (Answer& a : answers_) {
+    if (std::equal(a.handshake.initiation_id().begin(), a.handshake.initiation_id().end(),
+                   initiation.noise_message.begin())) {
+      a.send_flight = true;  // the Initiation again: our answer was lost
+      return;
+    }
+  }
+  auto responder = Handshake::respond(*config_, local_cid_, initiation, *rng_);
   if (!responder) return;
-  handshake_.emplace(std::move(*responder));
-  initiator_ = false;
-  peer_cid_ = handshake_->peer_cid();
-  send_initiation_ = false;
-  send_flight_ = true;
-  restart_timer(now);
+  Answer a{std::move(*responder), true, std::nullopt};
+  if (a.handshake.is_complete()) {  // NNpsk0: keys now, proof later
+    auto outcome = a.handshake.finish();
+    if (!outcome) return;
+    a.provisional.emplace(std::move(*outcome));
+  }
+  if (answers_.size() == kMaxAnswers) answers_.erase(answers_.begin());
+  answers_.push_back(std::move(a));
+}
+
+bool HandshakeDriver::try_answers(const wire::Handshake& packet) {
+  for (std::size_t i = 0; i < answers_.size(); ++i) {
+    Answer& a = answers_[i];
+    if (a.provisional) continue;
+    const auto ec = a.handshake.handle_handshake_packet(packet);
+    if (ec == errc::peer_key_mismatch || ec == errc::peer_key_missing) identity_rejection_ = ec;
+    if (ec) continue;
+    heard_reply_ = true;  // message 3 proves the peer holds that Initiation's ephemeral secret
+    adopt_answer(i);
+    return true;
+  }
+  return false;
 }
 
 std::error_code HandshakeDriver::on_handshake_packet(Instant now, std::span<const std::uint8_t> datagram) {
   auto packet = wire::decode_handshake(datagram);
   if (!packet || packet->receiver_cid != local_cid_) return {};
   if (outcome_taken_) return {};  // a duplicate: the data phase answers it
+  if (packet->message_index == 3 && !answers_.empty() && try_answers(*packet)) return {};
   const auto ec = handshake_->handle_handshake_packet(*packet);
   if (ec == errc::peer_key_mismatch || ec == errc::peer_key_missing) {
     // Someone answered under another static key: drop it and keep waiting for the pinned peer,
@@ -143,6 +219,7 @@ std::error_code HandshakeDriver::on_handshake_packet(Instant now, std::span<cons
   if (ec) return {};  // forged, duplicate or out of order: ignore
   heard_reply_ = true;
   send_initiation_ = false;
+  answers_.clear();  // our own attempt won
   if (handshake_->initiator() && !handshake_->last_flight().empty()) {
     send_flight_ = true;  // message 3
     restart_timer(now);
@@ -171,6 +248,13 @@ std::optional<std::size_t> HandshakeDriver::poll_transmit(Instant now, std::span
     if (flight.size() > out.size()) return std::nullopt;
     std::copy(flight.begin(), flight.end(), out.begin());
     send_flight_ = false;
+    return flight.size();
+  }
+  for (Answer& a : answers_) {
+    const auto flight = a.handshake.last_flight();
+    if (!a.send_flight || flight.empty() || flight.size() > out.size()) continue;
+    std::copy(flight.begin(), flight.end(), out.begin());
+    a.send_flight = false;
     return flight.size();
   }
   return std::nullopt;

@@ -2,15 +2,27 @@
 // It owns the Handshake while it is in progress and decides which handshake packet to send and
 // when: the Initiation (resent with backoff, and at once with mac2 after a CookieReply), the
 // responder's message 2 (resent only when the Initiation comes again: no amplification), and the
-// XX initiator's message 3 (resent until the peer shows it has the keys). It also implements the
-// simultaneous-open tie-break. transport::Connection drives its handshake through it, then takes
-// the outcome and runs the data phase.
+// XX initiator's message 3 (resent until the peer shows it has the keys). transport::Connection
+// drives its handshake through it, then takes the outcome and runs the data phase.
+//
+// Simultaneous open (hole punching makes both peers initiate at once): an Initiation from the
+// peer's address whose sender connection id is smaller than ours wins the tie-break, and we answer
+// it, but as an *answer* kept beside our own attempt, never instead of it. Nothing unauthenticated
+// can end our attempt: a spoofed or replayed Initiation only adds an answer that nobody can
+// complete. Whichever finishes first with proof from the peer wins:
+//   - our own attempt: the peer's message 2, bound to our fresh ephemeral key;
+//   - an XX answer: the peer's message 3, which needs the ephemeral secret of that Initiation;
+//   - a PSK-only (NNpsk0) answer is complete at once but proves nothing (a replayed Initiation
+//     looks the same), so it stays provisional until the connection sees a data packet open under
+//     its keys (provisional_outcome / confirm_provisional).
+#pragma once
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "common/address.hpp"
 #include "common/random.hpp"
@@ -53,11 +65,20 @@ class HandshakeDriver {
   // Initiations (responder) or to resend message 3 (XX initiator) until peer_has_keys().
   bool is_complete() const;
   Result<HandshakeOutcome> take_outcome();
+
+  // Provisional answers (NNpsk0 simultaneous open, see the top of this file): their outcomes, to
+  // try on data packets that arrive before the handshake is complete. confirm_provisional(i)
+  // makes answer i the handshake (once a packet opened under its keys); take_outcome() then
+  // returns its outcome.
+  std::size_t provisional_count() const;
+  const HandshakeOutcome& provisional_outcome(std::size_t i) const;
+  void confirm_provisional(std::size_t i);
   // Call when an authenticated data packet arrives: the peer has the keys, stop resending.
   void peer_has_keys();
   // True once the peer authenticated a handshake message from us (its address is validated).
   bool heard_authenticated_reply() const { return heard_reply_; }
 
+  // Our role in the handshake that completed; while none has, true for a driver that initiated.
   bool initiator() const { return handshake_ ? handshake_->initiator() : initiator_; }
   const wire::ConnectionId& local_cid() const { return local_cid_; }
   std::optional<wire::ConnectionId> peer_cid() const { return peer_cid_; }
@@ -73,13 +94,26 @@ class HandshakeDriver {
   std::error_code on_handshake_packet(Instant now, std::span<const std::uint8_t> datagram);
   void on_cookie_reply(Instant now, std::span<const std::uint8_t> datagram);
   void restart_timer(Instant now);
+  void answer(Instant now, const wire::Initiation& initiation);  // the peer's winning Initiation
+  bool try_answers(const wire::Handshake& packet);
+  void adopt_answer(std::size_t i);
+
+  // An answer to the peer's winning Initiation in a simultaneous open (a responder Handshake).
+  struct Answer {
+    Handshake handshake;
+    bool send_flight = true;
+    std::optional<HandshakeOutcome> provisional;  // NNpsk0: complete at once, unconfirmed
+  };
+  static constexpr std::size_t kMaxAnswers = 4;  // the oldest goes first; the genuine one is resent
 
   std::unique_ptr<HandshakeConfig> config_;
   RandomSource* rng_ = nullptr;
   RetransmitPolicy policy_;
   SocketAddress peer_;
   std::unique_ptr<MacKeys> mac_keys_;
-  std::optional<Handshake> handshake_;
+  std::optional<Handshake> handshake_;       // our own attempt, or the one that completed
+  std::vector<Answer> answers_;               // only while our own attempt is in progress
+  std::optional<HandshakeOutcome> confirmed_; // a confirmed provisional answer's outcome
   bool initiator_ = true;
   wire::ConnectionId local_cid_{};
   std::optional<wire::ConnectionId> peer_cid_;

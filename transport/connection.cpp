@@ -347,9 +347,39 @@ struct Connection::State {
     on_data_packet(t, from, datagram);
   }
 
+  // A PSK-only simultaneous open answered the peer's Initiation without proof that it was fresh
+  // (a replayed one looks the same): the first data packet that opens under one answer's keys is
+  // that proof, and makes it the handshake (see HandshakeDriver). False when none opens it.
+  bool confirm_provisional_answer(Instant t, std::span<const std::uint8_t> datagram, const wire::DataHeader& header) {
+    const std::uint64_t pn = wire::decode_packet_number(std::nullopt, header.truncated_pn, header.pn_length * 8u);
+    const auto ciphertext = datagram.subspan(header.header_size);
+    if (ciphertext.size() > scratch.size() + kAeadTag) return false;
+    for (std::size_t i = 0; i < driver->provisional_count(); ++i) {
+      const crypto::HandshakeOutcome& candidate = driver->provisional_outcome(i);
+      crypto::PacketProtectionConfig pp;
+      pp.send_secret = candidate.send_secret.clone();
+      pp.receive_secret = candidate.receive_secret.clone();
+      pp.algorithm = config.aead;
+      pp.limits = config.key_limits;
+      auto trial = crypto::PacketProtection::create(std::move(pp));
+      if (!trial || !trial->open(pn, header.key_phase, datagram.first(header.header_size), ciphertext, scratch)) {
+        continue;
+      }
+      driver->confirm_provisional(i);
+      start_data_phase(t);
+      return protection.has_value();
+    }
+    return false;
+  }
+
   void on_data_packet(Instant t, const SocketAddress& from, std::span<const std::uint8_t> datagram) {
     auto header = wire::decode_data_header(datagram);
-    if (!header || header->receiver_cid != local_cid || !protection) return;
+    if (!header || header->receiver_cid != local_cid) return;
+    if (!protection && driver && from == peer && driver->provisional_count() > 0 &&
+        !confirm_provisional_answer(t, datagram, *header)) {
+      return;
+    }
+    if (!protection) return;
     const std::uint64_t pn =
         wire::decode_packet_number(largest_received_pn, header->truncated_pn, header->pn_length * 8u);
     if (!replay.may_accept(pn) || received.is_duplicate(pn)) {

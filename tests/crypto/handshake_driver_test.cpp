@@ -97,17 +97,116 @@ TEST(HandshakeDriver, SimultaneousOpenTieBreakIsDeterministic) {
     const auto ia = poll(*a, t0), ib = poll(*b, t0);
     ASSERT_FALSE(a->handle_packet(t0, kB, ib));
     ASSERT_FALSE(b->handle_packet(t0, kA, ia));
-    // Exactly one side switched to responding; it answers the winning Initiation.
-    ASSERT_NE(a->initiator(), b->initiator()) << seed;
-    HandshakeDriver& responder = a->initiator() ? *b : *a;
-    HandshakeDriver& initiator = a->initiator() ? *a : *b;
-    const auto message2 = poll(responder, t0);
-    ASSERT_FALSE(message2.empty());
-    EXPECT_TRUE(poll(initiator, t0).empty());
-    const SocketAddress responder_address = &initiator == &*a ? kB : kA;
-    ASSERT_FALSE(initiator.handle_packet(t0, responder_address, message2));
-    EXPECT_TRUE(initiator.is_complete());
+    // Exactly one side answers the winning Initiation (with message 2), beside its own attempt.
+    const auto from_a = poll(*a, t0), from_b = poll(*b, t0);
+    ASSERT_NE(from_a.empty(), from_b.empty()) << seed;
+    HandshakeDriver& loser = from_a.empty() ? *b : *a;
+    HandshakeDriver& winner = from_a.empty() ? *a : *b;
+    const auto& message2 = from_a.empty() ? from_b : from_a;
+    EXPECT_TRUE(loser.poll_timeout());  // its own Initiation is still being resent
+    const SocketAddress loser_address = &loser == &*a ? kA : kB;
+    ASSERT_FALSE(winner.handle_packet(t0, loser_address, message2));
+    ASSERT_TRUE(winner.is_complete());
+    // NNpsk0: the loser's answer stays provisional until a packet under its keys arrives.
+    EXPECT_FALSE(loser.is_complete());
+    ASSERT_EQ(loser.provisional_count(), 1u);
+    auto ow = winner.take_outcome();
+    ASSERT_TRUE(ow);
+    EXPECT_TRUE(loser.provisional_outcome(0).receive_secret == ow->send_secret);
+    loser.confirm_provisional(0);
+    ASSERT_TRUE(loser.is_complete());
+    EXPECT_FALSE(loser.initiator());
+    auto ol = loser.take_outcome();
+    ASSERT_TRUE(ol);
+    EXPECT_TRUE(ol->send_secret == ow->receive_secret);
+    EXPECT_EQ(ol->peer_cid, ow->local_cid);
+    EXPECT_FALSE(loser.poll_timeout());  // its own attempt is over
   }
+}
+
+// An Initiation of the same PSK recorded earlier (the peer's, from an old connection), replayed
+// from the peer's address with a connection id that wins the tie-break: we answer it, but keep our
+// own attempt alive, so the genuine responder's message 2 still completes the handshake.
+TEST(HandshakeDriver, ReplayedInitiationCannotTakeOverTheHandshake) {
+  SeededRandom rng(5);
+  const Instant t0{};
+  auto a = HandshakeDriver::connect(psk_config(), kB, t0, rng);
+  ASSERT_TRUE(a);
+  const auto initiation = poll(*a, t0);
+  std::vector<std::uint8_t> replayed;
+  {
+    SeededRandom old_rng(6);
+    auto old = Handshake::initiate(psk_config(), wire::ConnectionId{}, old_rng);  // the smallest id
+    ASSERT_TRUE(old);
+    replayed = old->initiation_datagram(t0);
+  }
+  for (int i = 0; i < 3; ++i) ASSERT_FALSE(a->handle_packet(t0, kB, replayed));
+  EXPECT_TRUE(a->initiator());
+  EXPECT_FALSE(a->is_complete());
+  EXPECT_EQ(a->provisional_count(), 1u);  // one answer, however often it is replayed
+  EXPECT_FALSE(poll(*a, t0).empty());     // its message 2, towards the real peer, who drops it
+  EXPECT_TRUE(poll(*a, t0).empty());
+  // Our own attempt goes on: the Initiation is resent on the timer...
+  const Instant t1 = *a->poll_timeout();
+  a->handle_timeout(t1);
+  EXPECT_EQ(poll(*a, t1), initiation);
+  // ... and the genuine responder's answer completes it.
+  HandshakeResponder responder(psk_config(), {}, rng);
+  auto decision = responder.on_initiation(t1, kA, initiation, 0, wire::ConnectionId{7});
+  auto& accepted = std::get<HandshakeResponder::Accept>(decision).handshake;
+  const std::vector<std::uint8_t> message2(accepted.last_flight().begin(), accepted.last_flight().end());
+  ASSERT_FALSE(a->handle_packet(t1, kB, message2));
+  ASSERT_TRUE(a->is_complete());
+  EXPECT_TRUE(a->initiator());
+  EXPECT_EQ(a->provisional_count(), 0u);
+  auto oa = a->take_outcome();
+  auto ob = accepted.finish();
+  ASSERT_TRUE(oa);
+  ASSERT_TRUE(ob);
+  EXPECT_TRUE(oa->send_secret == ob->receive_secret);
+}
+
+// XX with pinning: an attacker who sees our messages crafts an Initiation from the peer's address
+// (XX needs no PSK, so she can) with a winning id, then completes our answer with a message 3 under
+// her own key. We drop it; the pinned peer's message 2 completes our own attempt.
+TEST(HandshakeDriver, ForgedInitiationAndMessage3CannotTakeOverAPinnedHandshake) {
+  SeededRandom rng(7);
+  const auto ka = KeyPair::generate(rng), kb = KeyPair::generate(rng), km = KeyPair::generate(rng);
+  HandshakeConfig a_cfg, b_cfg, m_cfg;
+  a_cfg.identity = ka.clone();
+  a_cfg.pinned_peer = kb.public_key;
+  b_cfg.identity = kb.clone();
+  m_cfg.identity = km.clone();
+  const Instant t0{};
+  auto a = HandshakeDriver::connect(a_cfg, kB, t0, rng);
+  ASSERT_TRUE(a);
+  const auto initiation = poll(*a, t0);
+
+  auto mallory = Handshake::initiate(m_cfg, wire::ConnectionId{}, rng);
+  ASSERT_TRUE(mallory);
+  ASSERT_FALSE(a->handle_packet(t0, kB, mallory->initiation_datagram(t0)));
+  const auto answer = poll(*a, t0);
+  ASSERT_FALSE(answer.empty());
+  auto message2 = wire::decode_handshake(answer);
+  ASSERT_TRUE(message2);
+  ASSERT_FALSE(mallory->handle_handshake_packet(*message2));
+  const std::vector<std::uint8_t> message3(mallory->last_flight().begin(), mallory->last_flight().end());
+  ASSERT_FALSE(a->handle_packet(t0, kB, message3));
+  EXPECT_FALSE(a->is_complete());
+  EXPECT_EQ(a->identity_rejection(), errc::peer_key_mismatch);
+  EXPECT_TRUE(a->initiator());
+
+  auto decoded = wire::decode_initiation(initiation);
+  ASSERT_TRUE(decoded);
+  auto genuine = Handshake::respond(b_cfg, wire::ConnectionId{8}, *decoded, rng);
+  ASSERT_TRUE(genuine);
+  const std::vector<std::uint8_t> genuine2(genuine->last_flight().begin(), genuine->last_flight().end());
+  ASSERT_FALSE(a->handle_packet(t0, kB, genuine2));
+  ASSERT_TRUE(a->is_complete());
+  auto oa = a->take_outcome();
+  ASSERT_TRUE(oa);
+  EXPECT_EQ(oa->peer_identity, kb.public_key);
+  EXPECT_TRUE(oa->initiator);
 }
 
 TEST(HandshakeDriver, ReflectedInitiationIsIgnored) {

@@ -430,6 +430,37 @@ TEST(ConnectionHandshake, UnauthenticatedHandshakePacketsLeaveAConfirmingRespond
   }
 }
 
+// An Initiation of the same PSK recorded long ago (replay caches have forgotten it), replayed from
+// the peer's address with the smallest connection id, so it wins every tie-break: at a plain client
+// (A connects to server B) and at both peers of a simultaneous open. Nobody can complete it, so it
+// costs nothing: the genuine handshake completes as fast as without it and the streams are exact.
+TEST(ConnectionHandshake, ReplayedOldInitiationCannotStallTheHandshake) {
+  std::vector<std::uint8_t> recorded;
+  {
+    SeededRandom old_rng(99);
+    auto old = crypto::Handshake::initiate(psk_config().handshake, wire::ConnectionId{}, old_rng);
+    ASSERT_TRUE(old);
+    recorded = old->initiation_datagram(Instant{});
+  }
+  for (const bool simultaneous : {false, true}) {
+    SCOPED_TRACE(simultaneous ? "simultaneous open" : "client and server");
+    for (std::uint64_t seed = 0; seed < 8; ++seed) {
+      Pair t(sim::test_seed(500 + seed), delay_link(milliseconds(20)), psk_config(), psk_config(), simultaneous);
+      // Each Initiation is followed at once by the recorded one, from the address it went to.
+      t.net.add_tap(t.net.internet(), [&](Instant, sim::Datagram& d) {
+        if (d.bytes[0] == 0x41 && d.bytes != recorded) {
+          t.net.inject(t.net.internet(), sim::Datagram{d.to, d.from, recorded}, milliseconds(1));
+        }
+        return sim::TapVerdict::pass;
+      });
+      const auto r = t.net.run_until([&] { return t.established(); }, seconds(2));
+      ASSERT_TRUE(r) << r << t.net.describe();
+      transfer_both_ways(t, 64 * 1024, seconds(10));
+      expect_cids_match(t.a, t.b, t.net);
+    }
+  }
+}
+
 // ---- 4. key updates under load ------------------------------------------------------------------
 
 TEST(ConnectionHandshake, FrequentKeyUpdatesUnderLossAndReorderingKeepStreamsExact) {

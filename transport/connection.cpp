@@ -31,6 +31,8 @@ constexpr int kCloseResends = 3;                     // CLOSE repeated in answer
 constexpr std::size_t kAckRoom = 64;             // kept free for an ACK beside a full datagram
 constexpr Duration kMinDatagramAge = std::chrono::milliseconds(5);
 constexpr std::uint64_t kMaxAmplification = 3;
+// The shortest idle timeout a peer's transport parameters can impose on us.
+constexpr Duration kMinIdleTimeout = std::chrono::seconds(3);
 constexpr std::uint64_t kMinSendBudget = 64;  // amplification budget below which we stay silent
 
 // What a sent packet carried that must be repaired if it is lost (or confirmed when acked).
@@ -128,6 +130,7 @@ struct Connection::State {
   Instant last_sent{};
   bool ping_due = false;
   Duration idle_timeout{};  // zero: none
+  Duration keepalive_interval{};  // ours, shortened to half the idle timeout when that is shorter
   std::optional<Instant> closing_deadline;
 
   // Closing.
@@ -272,14 +275,15 @@ struct Connection::State {
     local_cid = outcome->local_cid;
     peer_cid = outcome->peer_cid;
     peer_identity = outcome->peer_identity;
-    if (!outcome->peer_payload.empty()) {
-      auto params = wire::decode_transport_parameters(outcome->peer_payload);
-      if (!params) {
-        fail_silently(errc::protocol_violation);
-        return;
-      }
-      peer_params = *params;
+    // Every srudp peer announces its parameters; none at all is a broken or foreign peer, not a
+    // reason to assume defaults.
+    auto params = outcome->peer_payload.empty() ? Result<wire::TransportParameters>(errc::protocol_violation)
+                                                : wire::decode_transport_parameters(outcome->peer_payload);
+    if (!params) {
+      fail_silently(errc::protocol_violation);
+      return;
     }
+    peer_params = *params;
     crypto::PacketProtectionConfig pp;
     pp.send_secret = std::move(outcome->send_secret);
     pp.receive_secret = std::move(outcome->receive_secret);
@@ -299,11 +303,17 @@ struct Connection::State {
                     peer_params.initial_max_streams_uni},
                    peer_params.initial_max_data});
     rtt.set_max_ack_delay(millis(peer_params.max_ack_delay_ms));
-    const Duration peer_idle = millis(peer_params.max_idle_timeout_ms);
+    // The idle timeout is the smaller of the two, but a peer cannot shrink ours below a floor, and
+    // keepalives then come at least twice per idle period so the connection lives through it.
+    const Duration peer_idle = std::max(millis(peer_params.max_idle_timeout_ms), kMinIdleTimeout);
     if (config.idle_timeout <= Duration::zero()) {
       idle_timeout = peer_params.max_idle_timeout_ms == 0 ? Duration::zero() : peer_idle;
     } else {
       idle_timeout = peer_params.max_idle_timeout_ms == 0 ? config.idle_timeout : std::min(config.idle_timeout, peer_idle);
+    }
+    keepalive_interval = config.keepalive_interval;
+    if (keepalive_interval > Duration::zero() && idle_timeout > Duration::zero()) {
+      keepalive_interval = std::min(keepalive_interval, idle_timeout / 2);
     }
     PmtudConfig pc = config.pmtud;
     pc.max_plpmtu = static_cast<std::size_t>(
@@ -820,8 +830,8 @@ struct Connection::State {
     if (!protection) return t;
     if (idle_timeout > Duration::zero()) take(last_received + idle_timeout);
     // Deadlines whose work is already pending are left out: they would only wake us in a loop.
-    if (state == ConnectionState::established && config.keepalive_interval > Duration::zero() && !ping_due) {
-      take(last_sent + config.keepalive_interval);
+    if (state == ConnectionState::established && keepalive_interval > Duration::zero() && !ping_due) {
+      take(last_sent + keepalive_interval);
     }
     take(loss.timeout());
     if (amplification_budget() >= kMinSendBudget) take(received.ack_deadline());
@@ -880,8 +890,8 @@ struct Connection::State {
     } else if (challenge && !challenge_due && t >= challenge_deadline) {
       challenge_due = true;  // resent every PTO until it expires
     }
-    if (state == ConnectionState::established && config.keepalive_interval > Duration::zero() &&
-        t >= last_sent + config.keepalive_interval) {
+    if (state == ConnectionState::established && keepalive_interval > Duration::zero() &&
+        t >= last_sent + keepalive_interval) {
       ping_due = true;
     }
   }

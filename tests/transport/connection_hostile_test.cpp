@@ -15,6 +15,7 @@
 #include "wire/buffer.hpp"
 #include "wire/frame.hpp"
 #include "wire/packet.hpp"
+#include "wire/transport_params.hpp"
 
 namespace srudp::transport {
 namespace {
@@ -131,10 +132,13 @@ struct RawPeer {
 
 // The server Connection and the raw client, wired back to back.
 struct Harness {
-  explicit Harness(std::uint64_t seed, ConnectionConfig config = server_config()) : peer(seed), rng(seed + 1) {
+  // `client_parameters`: the transport parameters the raw client announces.
+  explicit Harness(std::uint64_t seed, ConnectionConfig config = server_config(),
+                   std::vector<std::uint8_t> client_parameters = Connection::handshake_payload(ConnectionConfig{}))
+      : peer(seed), rng(seed + 1) {
     crypto::HandshakeConfig client_hs;
     client_hs.psk = test_psk();
-    client_hs.payload = Connection::handshake_payload(ConnectionConfig{});
+    client_hs.payload = std::move(client_parameters);
     auto d = crypto::HandshakeDriver::connect(client_hs, kServer, now, peer.rng);
     EXPECT_TRUE(d);
     peer.driver.emplace(std::move(*d));
@@ -391,6 +395,83 @@ TEST(ConnectionHostile, StopSendingIsAnsweredWithAResetCarryingItsCode) {
   EXPECT_EQ(h.peer.resets[0].final_size, before);  // everything sent before the reset, no more
   EXPECT_EQ(h.peer.stream_bytes, before);
   EXPECT_TRUE(h.conn->is_established());
+}
+
+// ---- the peer's transport parameters are clamped ------------------------------------------------
+
+std::vector<std::uint8_t> client_parameters(void (*change)(wire::TransportParameters&)) {
+  wire::TransportParameters p;
+  change(p);
+  return wire::encode_transport_parameters(p);
+}
+
+// The peer announces a 1 ms idle timeout: ours becomes the floor (3 s), not 1 ms, and our
+// keepalives come at least twice per idle period, so an idle connection whose peer answers them
+// lives on; one whose peer falls silent ends after the floor.
+TEST(ConnectionHostile, PeerCannotShrinkOurIdleTimeoutBelowTheFloorOrOurKeepalives) {
+  Harness h(40, server_config(), client_parameters([](wire::TransportParameters& p) { p.max_idle_timeout_ms = 1; }));
+  std::size_t answered = 0;
+  Instant last_answer = h.now;
+  for (int i = 0; i < 200; ++i) {  // 20 s of an idle connection whose peer acknowledges
+    h.advance(milliseconds(100));
+    h.flush();
+    if (h.peer.received_pns.size() > answered) {
+      answered = h.peer.received_pns.size();
+      h.send({h.peer.honest_ack()});
+      last_answer = h.now;
+    }
+    ASSERT_TRUE(h.conn->is_established()) << "closed after " << (i + 1) * 100 << " ms: " << h.conn->error().message();
+  }
+  EXPECT_GE(answered, 6u);  // keepalives at most 1.5 s apart
+  // Now the peer is silent: the connection ends the floor after its last word, not 1 ms after.
+  const Instant silent = last_answer;
+  while (h.conn->is_established() && h.now - silent < std::chrono::seconds(10)) {
+    h.advance(milliseconds(50));
+    h.flush();
+  }
+  EXPECT_EQ(h.conn->error(), errc::connection_timed_out);
+  EXPECT_GE(h.now - silent, std::chrono::seconds(3));
+  EXPECT_LE(h.now - silent, std::chrono::milliseconds(3100));
+}
+
+TEST(ConnectionHostile, PeersDatagramFrameLimitIsHonoured) {
+  Harness small(41, server_config(),
+                client_parameters([](wire::TransportParameters& p) { p.max_datagram_frame_size = 100; }));
+  EXPECT_LE(small.conn->max_datagram_payload(), 97u);
+  EXPECT_FALSE(small.conn->send_datagram(std::vector<std::uint8_t>(small.conn->max_datagram_payload(), 1)));
+  EXPECT_EQ(small.conn->send_datagram(std::vector<std::uint8_t>(small.conn->max_datagram_payload() + 1, 1)),
+            errc::invalid_argument);
+  Harness none(42, server_config(),
+               client_parameters([](wire::TransportParameters& p) { p.max_datagram_frame_size = 0; }));
+  EXPECT_EQ(none.conn->send_datagram(std::vector<std::uint8_t>(10, 1)), errc::invalid_state);
+}
+
+// A handshake whose peer announced no transport parameters at all does not start a connection on
+// assumed defaults.
+TEST(ConnectionHostile, EmptyTransportParametersAreAProtocolViolation) {
+  SeededRandom client_rng(43), rng(44);
+  const Instant now{};
+  crypto::HandshakeConfig client_hs;
+  client_hs.psk = test_psk();  // and no payload
+  auto d = crypto::HandshakeDriver::connect(client_hs, kServer, now, client_rng);
+  ASSERT_TRUE(d);
+  std::array<std::uint8_t, 2048> buf{};
+  auto n = d->poll_transmit(now, buf);
+  ASSERT_TRUE(n);
+  ConnectionConfig config = server_config();
+  auto hc = config.handshake.clone();
+  hc.payload = Connection::handshake_payload(config);
+  crypto::HandshakeResponder responder(std::move(hc), {}, rng);
+  auto decision = responder.on_initiation(now, kClient, std::span(buf).first(*n), 0, wire::ConnectionId{5});
+  auto* accept = std::get_if<crypto::HandshakeResponder::Accept>(&decision);
+  ASSERT_NE(accept, nullptr);
+  auto c = Connection::accept(std::move(config), std::move(accept->handshake), kClient, *n, now, rng);
+  if (!c) {
+    EXPECT_EQ(c.error(), errc::protocol_violation);
+    return;
+  }
+  EXPECT_EQ(c->state(), ConnectionState::closed);
+  EXPECT_EQ(c->error(), errc::protocol_violation);
 }
 
 }  // namespace

@@ -464,6 +464,55 @@ TEST(Connection, SpoofedOrReplayedPacketsFromANewAddressDoNotMoveThePath) {
   EXPECT_TRUE(t.server().is_established());
 }
 
+// Someone forwards one of A's packets to B from her own address M (and A's packets stop for a
+// while): B follows the authenticated, newest packet to M, but M never answers the PATH_CHALLENGE.
+// B sends M at most three times what M sent it, gives the path up, goes back to A's validated
+// address, and the data it had for A gets there.
+TEST(Connection, FailedPathValidationReturnsToTheOldPathAndBoundsWhatTheNewAddressGets) {
+  Pair t(27, delay_link(milliseconds(10)), delay_link(milliseconds(10)));
+  ASSERT_TRUE(t.net.run_until([&] { return t.established(); }, seconds(5)));
+  bool forward_next = false, a_blocked = false;
+  std::uint64_t from_m = 0, to_m = 0;
+  t.net.add_tap(t.net.internet(), [&](Instant, sim::Datagram& d) {
+    if (d.to == kM) {
+      to_m += d.bytes.size();
+      return sim::TapVerdict::drop;  // M never answers
+    }
+    if (d.from == kM) {
+      from_m += d.bytes.size();
+      return sim::TapVerdict::pass;
+    }
+    if (d.from == kA && forward_next) {
+      forward_next = false;
+      a_blocked = true;
+      t.net.inject(t.net.internet(), sim::Datagram{kM, kB, d.bytes});
+      return sim::TapVerdict::drop;
+    }
+    if (d.from == kA && a_blocked) return sim::TapVerdict::drop;
+    return sim::TapVerdict::pass;
+  });
+  forward_next = true;
+  ASSERT_FALSE(t.client().send_datagram(pattern(100, 1)));
+  t.net.wake(t.a);
+  ASSERT_TRUE(t.net.run_until([&] { return t.server().peer_address() == kM; }, seconds(1)));
+  const auto b_data = pattern(200'000, 7);
+  t.b.app.to_send = b_data;
+  t.net.wake(t.b);
+  // 3 PTOs of a fresh path (RFC 9000 9.3.2): about 3 s here.
+  ASSERT_TRUE(t.net.run_until([&] { return t.server().peer_address() == kA; }, seconds(5))) << t.net.describe();
+  EXPECT_EQ(t.server().stats().path_validation_failures, 1u);
+  EXPECT_GT(to_m, 0u);
+  EXPECT_LE(to_m, 3 * from_m);
+  // A's packets come through again; B's stream reaches A exactly, over the old path.
+  ASSERT_TRUE(t.net.run_for(seconds(1)));
+  a_blocked = false;
+  ASSERT_TRUE(t.net.run_until([&] { return t.a.app.received[1].size() == b_data.size(); }, seconds(20)))
+      << t.a.app.received[1].size() << " " << t.net.describe();
+  EXPECT_EQ(t.a.app.received[1], b_data);
+  EXPECT_EQ(t.server().peer_address(), kA);
+  EXPECT_TRUE(t.server().is_established());
+}
+
 TEST(Connection, SlowReaderBlocksTheSenderWithFlatMemoryThenResumes) {
   ConnectionConfig a = base_config(), b = base_config();
   for (auto* c : {&a, &b}) {
@@ -524,6 +573,42 @@ TEST(Connection, DeadPeerIsDetectedWithinTwoIdleTimeouts) {
   EXPECT_EQ(*t.a.app.closed, errc::connection_timed_out);
   EXPECT_LE(t.net.now() - dead, seconds(10));
   EXPECT_EQ(t.client().state(), ConnectionState::closed);
+}
+
+// A one-way flow with the default timeouts (idle 30 s, keepalive 15 s): the receiver never has
+// anything of its own to say, the sender must still hear enough (ACKs) to know the peer is alive.
+// 60 s of datagrams every 50 ms, then 60 s of a slow stream trickle; neither side may time out.
+TEST(Connection, OneWayFlowsOutliveTheIdleTimeout) {
+  Pair t(31, delay_link(milliseconds(10)), delay_link(milliseconds(10)));
+  ASSERT_TRUE(t.net.run_until([&] { return t.established(); }, seconds(5)));
+  std::size_t sent = 0;
+  for (int i = 0; i < 1200; ++i) {  // 60 s
+    ASSERT_FALSE(t.client().send_datagram(pattern(200, static_cast<std::uint64_t>(i)))) << i;
+    ++sent;
+    t.net.wake(t.a);
+    ASSERT_TRUE(t.net.run_for(milliseconds(50)));
+    ASSERT_FALSE(t.a.app.closed) << "sender closed after " << i * 50 << " ms: " << t.a.app.closed->message();
+    ASSERT_FALSE(t.b.app.closed) << "receiver closed after " << i * 50 << " ms";
+  }
+  EXPECT_GE(t.b.app.datagrams.size(), sent * 99 / 100);
+
+  // One stream, 1 KB every 500 ms for 60 s: the sender's writes are all acknowledged as they go.
+  const auto stream = t.client().open_stream();
+  ASSERT_TRUE(stream);
+  std::vector<std::uint8_t> written;
+  for (int i = 0; i < 120; ++i) {
+    const auto chunk = pattern(1024, 1000 + static_cast<std::uint64_t>(i));
+    ASSERT_EQ(*t.client().stream_write(*stream, chunk), chunk.size());
+    written.insert(written.end(), chunk.begin(), chunk.end());
+    t.net.wake(t.a);
+    ASSERT_TRUE(t.net.run_for(milliseconds(500)));
+    ASSERT_FALSE(t.a.app.closed) << "sender closed during the stream: " << t.a.app.closed->message();
+    ASSERT_FALSE(t.b.app.closed) << "receiver closed during the stream";
+  }
+  ASSERT_TRUE(t.net.run_for(seconds(1)));
+  EXPECT_EQ(t.b.app.received[*stream], written);
+  EXPECT_TRUE(t.client().is_established());
+  EXPECT_TRUE(t.server().is_established());
 }
 
 TEST(Connection, WrongPskNeverEstablishes) {

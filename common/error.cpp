@@ -45,6 +45,7 @@ class Category final : public std::error_category {
       case errc::stream_reset: return "stream reset by the peer: its unread data was discarded";
       case errc::stream_stopped:
         return "stream stopped: its sending side was reset (by us, or at the peer's request)";
+      case errc::unknown_stream: return "no stream with this id was ever opened";
     }
     return "unknown srudp error";
   }

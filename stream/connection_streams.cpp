@@ -272,10 +272,12 @@ void ConnectionStreams::signal_writable() {
 
 // ---- the application ----------------------------------------------------------------------------
 
-Result<StreamState*> ConnectionStreams::for_application(std::uint64_t id, bool sending, errc retired) {
+Result<StreamState*> ConnectionStreams::for_application(std::uint64_t id, bool sending, std::optional<errc> retired) {
   if (sending ? !can_send(id, role_) : !can_receive(id, role_)) return errc::invalid_state;
   if (StreamState* s = table_.find(id)) return s;
-  return table_.was_opened(id) ? retired : errc::invalid_argument;
+  if (!table_.was_opened(id)) return errc::unknown_stream;
+  if (retired) return *retired;
+  return nullptr;  // retired, and the caller takes that as no error
 }
 
 Result<std::uint64_t> ConnectionStreams::open(StreamDirection direction) {
@@ -328,12 +330,9 @@ std::error_code ConnectionStreams::set_urgency(std::uint64_t id, std::uint8_t ur
 }
 
 Result<std::size_t> ConnectionStreams::read(std::uint64_t id, std::span<std::uint8_t> out, Instant now, Duration srtt) {
-  auto s = for_application(id, false, errc::invalid_argument);
-  if (!s) {
-    // A stream never opened, or retired after its end was read: nothing (more) to read.
-    if (s.error() == errc::invalid_argument) return std::size_t{0};
-    return s.error();
-  }
+  auto s = for_application(id, false, std::nullopt);
+  if (!s) return s.error();                // unknown_stream for an id never opened
+  if (*s == nullptr) return std::size_t{0};  // retired after its end was read: nothing more
   StreamState& stream = **s;
   auto n = stream.read(out, flow_, now, srtt);
   table_.grow_stream_window(stream.receive_window());

@@ -119,7 +119,7 @@ class ConnectionStreams {
 
   // ---- the application -------------------------------------------------------------------------
   // Errors common to the calls: invalid_state when this side has no such half (writing a stream
-  // the peer opened unidirectional, reading one we opened so); invalid_argument for a stream never
+  // the peer opened unidirectional, reading one we opened so); unknown_stream for a stream never
   // opened. See transport::Connection for each call's contract.
   Result<std::uint64_t> open(StreamDirection direction);
   Result<std::size_t> write(std::uint64_t id, std::span<const std::uint8_t> data);
@@ -145,7 +145,9 @@ class ConnectionStreams {
     events_.push_back(StreamEvent{kind, id, application_error});
   }
   Result<StreamState*> for_peer_frame(std::uint64_t id, StreamTable::PeerRole role);
-  Result<StreamState*> for_application(std::uint64_t id, bool sending, errc retired);
+  // The stream for an application call. Errors: invalid_state for the wrong direction,
+  // unknown_stream for an id never opened, `retired` for one already retired (nullopt: nullptr).
+  Result<StreamState*> for_application(std::uint64_t id, bool sending, std::optional<errc> retired);
   void schedule(const StreamState& s);
   void after_send_reset(const StreamState& s);
   void frames_due_for(const StreamState& s);

@@ -146,7 +146,8 @@ class Connection {
   // Streams: ids encode the initiator (bit 0: 0 client, 1 server) and direction (bit 1: 0
   // bidirectional, 1 unidirectional), as in QUIC (stream/stream_id.hpp). A unidirectional stream
   // is written by its opener and read by the peer. Errors common to the calls below:
-  // connection_closed; invalid_argument for a stream never opened (stream_read returns 0 then);
+  // connection_closed; unknown_stream for a stream never opened by either side (so stream_read's
+  // 0 always means "nothing yet", or the end after stream_at_end);
   // invalid_state for the wrong direction (writing a stream the peer opened unidirectional,
   // reading one we opened so).
   //

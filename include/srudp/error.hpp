@@ -43,6 +43,7 @@ enum class errc {
   stream_limit_reached,      // the peer's MAX_STREAMS allows no new stream now: wait for streams_available
   stream_reset,              // the peer reset the stream (RESET_STREAM): its data was discarded
   stream_stopped,            // the sending side is over: reset by us, or at the peer's STOP_SENDING
+  unknown_stream,            // no such stream was ever opened (by either side)
 };
 
 const std::error_category& error_category() noexcept;

@@ -271,7 +271,7 @@ TEST(ConnectionStreams, LostFramesAreSentAgainAndDataCountsAsRetransmitted) {
   Pair p;
   const std::uint64_t id = *p.client.open(StreamDirection::bidirectional);
   ASSERT_EQ(*p.client.write(id, bytes(1000, 1)), 1000u);
-  EXPECT_EQ(p.client.reset(1, 0), errc::invalid_argument);  // a server stream never opened
+  EXPECT_EQ(p.client.reset(1, 0), errc::unknown_stream);  // a server stream never opened
   std::vector<std::uint8_t> buf(1200);
   wire::Writer w(buf);
   std::vector<SentStreamFrame> sent;

@@ -53,6 +53,7 @@ struct RawPeer {
   std::optional<std::uint64_t> acked_largest;  // what the server's last ACK said
   std::uint64_t stream_bytes = 0;
   std::vector<wire::ResetStream> resets;
+  std::uint64_t max_data = 0;  // the largest MAX_DATA the server sent
 
   std::vector<std::uint8_t> seal(std::uint64_t pn, std::span<const std::uint8_t> plaintext) {
     wire::DataHeader h;
@@ -110,6 +111,7 @@ struct RawPeer {
       if (auto* a = std::get_if<wire::Ack>(&f)) acked_largest = a->largest();
       if (auto* s = std::get_if<wire::Stream>(&f)) stream_bytes += s->data.size();
       if (auto* r = std::get_if<wire::ResetStream>(&f)) resets.push_back(*r);
+      if (auto* m = std::get_if<wire::MaxData>(&f)) max_data = std::max(max_data, m->max);
     });
   }
 
@@ -322,6 +324,57 @@ TEST(ConnectionHostile, StreamDataFromThePeerIsDelivered) {
   ASSERT_TRUE(n);
   EXPECT_EQ(*n, 5u);
   EXPECT_TRUE(h.conn->stream_at_end(0));
+}
+
+// The peer fills the whole connection window on streams nobody reads, then resets them: the
+// reset returns their credit (their data is discarded) and MAX_DATA lets the peer send on, so the
+// connection does not stall on credit. A read of a stream never opened says so.
+TEST(ConnectionHostile, ResetStreamsReturnConnectionCredit) {
+  ConnectionConfig config = server_config();
+  config.connection_receive_window = 64 * 1024;
+  config.stream_receive_window = 16 * 1024;
+  Harness h(44, config);
+  std::vector<std::uint8_t> chunk(1000, 7);
+  std::uint64_t total = 0;
+  for (std::uint64_t stream = 0; stream < 4 * 4; stream += 4) {  // four client streams: 0, 4, 8, 12
+    for (std::uint64_t offset = 0; offset < 16 * 1000; offset += 1000) {
+      wire::Stream s;
+      s.stream_id = stream;
+      s.offset = offset;
+      s.data = chunk;
+      h.send({s});
+      total += chunk.size();
+    }
+  }
+  ASSERT_TRUE(h.conn->is_established());
+  EXPECT_EQ(total, 64'000u);
+  h.advance(milliseconds(30));
+  h.flush();
+  const std::uint64_t before = h.peer.max_data;
+  EXPECT_LT(before, total + 16 * 1024);  // nothing was read: no new credit yet
+  for (std::uint64_t stream = 0; stream < 16; stream += 4) {
+    h.send({wire::ResetStream{stream, 9, 16'000}});
+  }
+  h.advance(milliseconds(30));
+  h.flush();
+  EXPECT_GE(h.peer.max_data, total + 32 * 1024);  // the discarded bytes count as consumed
+  ASSERT_TRUE(h.conn->is_established());
+  // The credit is real: another 16 KB on a new stream is accepted.
+  for (std::uint64_t offset = 0; offset < 16 * 1000; offset += 1000) {
+    wire::Stream s;
+    s.stream_id = 16;
+    s.offset = offset;
+    s.data = chunk;
+    h.send({s});
+  }
+  EXPECT_TRUE(h.conn->is_established());
+  std::array<std::uint8_t, 64> out{};
+  EXPECT_EQ(h.conn->stream_read(0, out).error(), errc::stream_reset);
+  EXPECT_EQ(h.conn->stream_read(40, out).error(), errc::unknown_stream);   // never opened
+  EXPECT_EQ(h.conn->stream_read(1, out).error(), errc::unknown_stream);    // ours, never opened
+  auto n = h.conn->stream_read(16, out);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, out.size());
 }
 
 TEST(ConnectionHostile, FramesOnTheWrongHalfOfAUnidirectionalStreamAreViolations) {

@@ -1,15 +1,26 @@
 #include "crypto/handshake_responder.hpp"
 
+#include <sodium.h>
+
 #include <cstring>
+
+#include "common/sodium.hpp"
 
 namespace srudp::crypto {
 
 std::size_t HandshakeResponder::IdHash::operator()(const std::array<std::uint8_t, 32>& a) const noexcept {
-  // The ids are X25519 public keys chosen by peers; keyed hashing is unnecessary because an
-  // attacker gains nothing from collisions in a set that is bounded in size anyway.
-  std::size_t h = 0;
-  std::memcpy(&h, a.data(), sizeof h);
-  return h;
+  std::array<std::uint8_t, crypto_shorthash_BYTES> h{};
+  crypto_shorthash(h.data(), a.data(), a.size(), key.data());
+  std::size_t out = 0;
+  std::memcpy(&out, h.data(), sizeof out);
+  return out;
+}
+
+HandshakeResponder::IdHash HandshakeResponder::IdHash::with_random_key(RandomSource& rng) {
+  ensure_sodium_initialized();
+  IdHash hash;
+  rng.fill(hash.key);
+  return hash;
 }
 
 HandshakeResponder::HandshakeResponder(HandshakeConfig config, ResponderLimits limits, RandomSource& rng)
@@ -17,7 +28,8 @@ HandshakeResponder::HandshakeResponder(HandshakeConfig config, ResponderLimits l
       limits_(limits),
       rng_(rng),
       mac_keys_(config_.psk ? &*config_.psk : nullptr),
-      cookies_(mac_keys_, rng) {}
+      cookies_(mac_keys_, rng),
+      seen_(0, IdHash::with_random_key(rng)) {}
 
 bool HandshakeResponder::seen_recently(Instant now, const std::array<std::uint8_t, 32>& id) {
   while (!seen_order_.empty() &&

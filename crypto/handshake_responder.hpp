@@ -61,8 +61,12 @@ class HandshakeResponder {
   bool seen_recently(Instant now, const std::array<std::uint8_t, 32>& id);
   void remember(Instant now, const std::array<std::uint8_t, 32>& id);
 
+  // SipHash (libsodium's crypto_shorthash) under a random key: the ids are chosen by whoever
+  // sends Initiations, so a plain hash of their bytes would let a flood pile them into one bucket.
   struct IdHash {
+    std::array<std::uint8_t, 16> key{};
     std::size_t operator()(const std::array<std::uint8_t, 32>& a) const noexcept;
+    static IdHash with_random_key(RandomSource& rng);
   };
 
   HandshakeConfig config_;

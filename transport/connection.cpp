@@ -31,6 +31,7 @@ constexpr int kCloseResends = 3;                     // CLOSE repeated in answer
 constexpr std::size_t kAckRoom = 64;             // kept free for an ACK beside a full datagram
 constexpr Duration kMinDatagramAge = std::chrono::milliseconds(5);
 constexpr std::uint64_t kMaxAmplification = 3;
+constexpr std::size_t kMaxUnreadDatagrams = 256;  // received datagrams waiting for poll_event
 // The shortest idle timeout a peer's transport parameters can impose on us.
 constexpr Duration kMinIdleTimeout = std::chrono::seconds(3);
 constexpr std::uint64_t kMinSendBudget = 64;  // amplification budget below which we stay silent
@@ -144,6 +145,7 @@ struct Connection::State {
   stream::DatagramQueue datagrams;
 
   std::deque<ConnectionEvent> events;
+  std::size_t unread_datagram_events = 0;  // datagram events in `events`
   std::vector<std::uint8_t> scratch;  // decrypted payloads
   ConnectionStats stats;
 
@@ -481,6 +483,13 @@ struct Connection::State {
     return make_error_code(errc::connection_closed);  // stop parsing
   }
   std::error_code handle(Instant, const wire::Datagram& dg) {
+    // An application that does not poll cannot make us hold the peer's datagrams without bound:
+    // past the cap new ones are dropped (they are unreliable) and counted.
+    if (unread_datagram_events >= kMaxUnreadDatagrams) {
+      ++stats.datagrams_received_dropped;
+      return {};
+    }
+    ++unread_datagram_events;
     push_event(ConnectionEvent::Kind::datagram, 0, std::vector<std::uint8_t>(dg.data.begin(), dg.data.end()));
     return {};
   }
@@ -1011,6 +1020,7 @@ std::optional<ConnectionEvent> Connection::poll_event() {
   if (s_->events.empty()) return std::nullopt;
   ConnectionEvent e = std::move(s_->events.front());
   s_->events.pop_front();
+  if (e.kind == ConnectionEvent::Kind::datagram) --s_->unread_datagram_events;
   return e;
 }
 

@@ -119,6 +119,7 @@ struct ConnectionStats {
   std::uint64_t open_streams = 0;           // streams held in memory (not yet retired)
   std::uint64_t datagrams_sent = 0, datagrams_dropped = 0;  // dropped: queue full, too old, too big
   std::uint64_t datagrams_queued = 0;       // waiting now
+  std::uint64_t datagrams_received_dropped = 0;  // the peer's, dropped: 256 already waited unread
 };
 
 class Connection {

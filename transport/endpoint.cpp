@@ -1,5 +1,6 @@
 #include "transport/endpoint.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace srudp::transport {
@@ -28,26 +29,32 @@ Endpoint::Entry* Endpoint::find(ConnectionHandle handle) {
 
 Connection* Endpoint::connection(ConnectionHandle handle) {
   Entry* e = find(handle);
-  return e ? &e->connection : nullptr;
+  if (e == nullptr) return nullptr;
+  // The caller may write, read or close: look at it again before the next poll.
+  if (!e->touched) {
+    e->touched = true;
+    touched_.push_back(handle);
+  }
+  return &e->connection;
+}
+
+ConnectionHandle Endpoint::add(Connection connection, const SocketAddress& peer,
+                               std::optional<std::array<std::uint8_t, 32>> accepted_from) {
+  const ConnectionHandle handle = next_handle_++;
+  by_cid_[connection.local_cid()] = handle;
+  by_peer_.emplace(peer, handle);
+  ++half_open_;
+  connections_.emplace(handle, Entry{std::move(connection), peer, accepted_from, std::nullopt, false, false, true});
+  return handle;
 }
 
 Result<ConnectionHandle> Endpoint::connect(ConnectionConfig config, const SocketAddress& peer, Instant now) {
   if (connections_.size() >= config_.max_connections) return errc::invalid_state;
   auto c = Connection::connect(std::move(config), peer, now, rng_);
   if (!c) return c.error();
-  const ConnectionHandle handle = next_handle_++;
-  by_cid_[c->local_cid()] = handle;
-  connections_.emplace(handle, Entry{std::move(*c), peer, std::nullopt});
+  const ConnectionHandle handle = add(std::move(*c), peer, std::nullopt);
+  refresh(handle, true);
   return handle;
-}
-
-std::size_t Endpoint::half_open() const {
-  std::size_t n = 0;
-  for (const auto& [handle, e] : connections_) {
-    const auto state = e.connection.state();
-    n += state == ConnectionState::handshaking || state == ConnectionState::confirming;
-  }
-  return n;
 }
 
 std::optional<ConnectionHandle> Endpoint::route(const SocketAddress& from, std::span<const std::uint8_t> datagram) {
@@ -74,16 +81,16 @@ std::optional<ConnectionHandle> Endpoint::route(const SocketAddress& from, std::
       // The peer's half of a simultaneous open (a connection we are opening to that address), or
       // a retransmission of the very Initiation a connection was accepted from. Anything else,
       // a client that restarted on the same address among them, goes to the responder, so a
-      // closing, draining or half-open connection never swallows a new handshake.
+      // closing, draining or established connection never swallows a new handshake.
       const auto initiation = wire::decode_initiation(datagram);
       if (!initiation || initiation->noise_message.size() < 32) return std::nullopt;
-      for (const auto& [handle, e] : connections_) {
-        if (e.peer != from) continue;
-        const auto state = e.connection.state();
-        if (state != ConnectionState::handshaking && state != ConnectionState::confirming) continue;
-        if (!e.accepted_from) return handle;
-        if (std::equal(e.accepted_from->begin(), e.accepted_from->end(), initiation->noise_message.begin())) {
-          return handle;
+      auto [first, last] = by_peer_.equal_range(from);
+      for (auto it = first; it != last; ++it) {
+        const Entry* e = find(it->second);
+        if (e == nullptr) continue;
+        if (!e->accepted_from ||
+            std::equal(e->accepted_from->begin(), e->accepted_from->end(), initiation->noise_message.begin())) {
+          return it->second;
         }
       }
       return std::nullopt;
@@ -96,16 +103,15 @@ std::optional<ConnectionHandle> Endpoint::route(const SocketAddress& from, std::
 }
 
 void Endpoint::handle_datagram(Instant now, const SocketAddress& from, std::span<const std::uint8_t> datagram) {
+  refresh_touched();
   auto type = wire::peek_packet_type(datagram);
   if (!type) {
     ++counters_.dropped_malformed;
     return;
   }
   if (auto handle = route(from, datagram)) {
-    Entry* e = find(*handle);
-    e->connection.handle_datagram(now, from, datagram);
-    collect_events(*handle, e->connection);
-    reap_if_closed(*handle);
+    find(*handle)->connection.handle_datagram(now, from, datagram);
+    refresh(*handle, true);
     return;
   }
   if (*type == wire::PacketType::Initiation && responder_) {
@@ -124,8 +130,12 @@ void Endpoint::accept(Instant now, const SocketAddress& from, std::span<const st
   do {
     rng_.fill(cid);
   } while (by_cid_.contains(cid));
-  auto decision = responder_->on_initiation(now, from, datagram, half_open(), cid);
+  auto decision = responder_->on_initiation(now, from, datagram, half_open_, cid);
   if (auto* cookie = std::get_if<crypto::HandshakeResponder::SendCookie>(&decision)) {
+    if (stateless_out_.size() >= config_.max_stateless_replies) {
+      ++counters_.cookies_dropped;  // the driver is not draining: a flood; the client resends
+      return;
+    }
     ++counters_.cookies_sent;
     stateless_out_.emplace_back(from, std::move(cookie->datagram));
     return;
@@ -136,15 +146,14 @@ void Endpoint::accept(Instant now, const SocketAddress& from, std::span<const st
   auto c = Connection::accept(config_.server_connection.clone(), std::move(accepted->handshake), from,
                               datagram.size(), now, rng_);
   if (!c) return;
-  const ConnectionHandle handle = next_handle_++;
-  by_cid_[c->local_cid()] = handle;
-  auto [it, inserted] = connections_.emplace(handle, Entry{std::move(*c), from, initiation_id});
+  const ConnectionHandle handle = add(std::move(*c), from, initiation_id);
   ++counters_.accepted;
   events_.push_back({EndpointEvent::Kind::accepted, handle, {}});
-  collect_events(handle, it->second.connection);
+  refresh(handle, true);
 }
 
 std::optional<Transmit> Endpoint::poll_transmit(Instant now, std::span<std::uint8_t> out) {
+  refresh_touched();
   if (!stateless_out_.empty()) {
     auto [to, bytes] = std::move(stateless_out_.front());
     stateless_out_.pop_front();
@@ -152,65 +161,120 @@ std::optional<Transmit> Endpoint::poll_transmit(Instant now, std::span<std::uint
     std::copy(bytes.begin(), bytes.end(), out.begin());
     return Transmit{to, bytes.size()};
   }
-  if (connections_.empty()) return std::nullopt;
-  // Round robin, starting after the connection that sent last, so one busy connection cannot
-  // starve the others.
-  auto it = connections_.upper_bound(next_to_poll_);
-  std::optional<Transmit> transmit;
-  std::vector<ConnectionHandle> closed;
-  for (std::size_t i = 0; i < connections_.size() && !transmit; ++i, ++it) {
-    if (it == connections_.end()) it = connections_.begin();
-    transmit = it->second.connection.poll_transmit(now, out);
-    collect_events(it->first, it->second.connection);
-    if (transmit) next_to_poll_ = it->first;
-    if (it->second.connection.state() == ConnectionState::closed) closed.push_back(it->first);
+  // Round robin over the connections that may have something to send: one that sent goes to the
+  // back of the queue, one that had nothing leaves it until something happens to it again.
+  while (!ready_.empty()) {
+    const ConnectionHandle handle = ready_.front();
+    ready_.pop_front();
+    Entry* e = find(handle);
+    if (e == nullptr) continue;  // forgotten meanwhile
+    e->ready = false;
+    auto transmit = e->connection.poll_transmit(now, out);
+    refresh(handle, transmit.has_value());
+    if (transmit) return transmit;
   }
-  for (const ConnectionHandle handle : closed) reap_if_closed(handle);
-  return transmit;
+  return std::nullopt;
 }
 
 std::optional<Instant> Endpoint::poll_timeout() const {
   std::optional<Instant> earliest;
-  for (const auto& [handle, e] : connections_) {
-    if (auto t = e.connection.poll_timeout(); t && (!earliest || *t < *earliest)) earliest = t;
+  if (!timers_.empty()) earliest = timers_.begin()->first;
+  // Connections the application touched since: their deadline may be earlier now.
+  for (const ConnectionHandle handle : touched_) {
+    auto it = connections_.find(handle);
+    if (it == connections_.end()) continue;
+    if (auto t = it->second.connection.poll_timeout(); t && (!earliest || *t < *earliest)) earliest = t;
   }
   return earliest;
 }
 
 void Endpoint::handle_timeout(Instant now) {
-  for (auto it = connections_.begin(); it != connections_.end();) {
-    auto& [handle, e] = *it;
-    if (auto t = e.connection.poll_timeout(); t && *t <= now) {
-      e.connection.handle_timeout(now);
-      collect_events(handle, e.connection);
+  refresh_touched();
+  // Each due connection once: its new deadline goes back into the set.
+  due_.clear();
+  for (auto it = timers_.begin(); it != timers_.end() && it->first <= now; ++it) due_.push_back(it->second);
+  for (const ConnectionHandle handle : due_) {
+    Entry* e = find(handle);
+    if (e == nullptr) continue;
+    e->connection.handle_timeout(now);
+    refresh(handle, true);
+  }
+}
+
+void Endpoint::refresh_touched() {
+  // refresh() can add nothing to touched_, so the loop is over a fixed list.
+  for (const ConnectionHandle handle : touched_) {
+    if (Entry* e = find(handle)) {
+      e->touched = false;
+      refresh(handle, true);
     }
-    if (e.connection.state() == ConnectionState::closed) {
-      by_cid_.erase(e.connection.local_cid());
-      it = connections_.erase(it);
-    } else {
-      ++it;
+  }
+  touched_.clear();
+}
+
+void Endpoint::refresh(ConnectionHandle handle, bool ready) {
+  auto it = connections_.find(handle);
+  if (it == connections_.end()) return;
+  Entry& e = it->second;
+  collect_events(handle, e.connection);
+  const ConnectionState state = e.connection.state();
+  if (state == ConnectionState::closed) {
+    forget(it);
+    return;
+  }
+  if (e.half_open && state != ConnectionState::handshaking && state != ConnectionState::confirming) {
+    leave_half_open(handle, e);
+  }
+  const std::optional<Instant> deadline = e.connection.poll_timeout();
+  if (deadline != e.timer) {
+    if (e.timer) timers_.erase({*e.timer, handle});
+    if (deadline) timers_.insert({*deadline, handle});
+    e.timer = deadline;
+  }
+  if (ready && !e.ready) {
+    e.ready = true;
+    ready_.push_back(handle);
+  }
+}
+
+void Endpoint::leave_half_open(ConnectionHandle handle, Entry& e) {
+  e.half_open = false;
+  --half_open_;
+  auto [first, last] = by_peer_.equal_range(e.peer);
+  for (auto it = first; it != last; ++it) {
+    if (it->second == handle) {
+      by_peer_.erase(it);
+      break;
     }
   }
 }
 
+void Endpoint::forget(std::map<ConnectionHandle, Entry>::iterator it) {
+  Entry& e = it->second;
+  if (e.half_open) leave_half_open(it->first, e);
+  if (e.timer) timers_.erase({*e.timer, it->first});
+  by_cid_.erase(e.connection.local_cid());
+  // A stale handle in ready_ or touched_ is skipped when it comes up.
+  connections_.erase(it);
+}
+
 void Endpoint::collect_events(ConnectionHandle handle, Connection& connection) {
   while (auto event = connection.poll_event()) {
+    // Datagrams are unreliable: an application that stopped polling loses new ones, not memory.
+    if (event->kind == ConnectionEvent::Kind::datagram && events_.size() >= config_.max_queued_events) {
+      ++counters_.datagram_events_dropped;
+      continue;
+    }
     events_.push_back({EndpointEvent::Kind::connection, handle, std::move(*event)});
   }
 }
 
 std::optional<EndpointEvent> Endpoint::poll_event() {
+  refresh_touched();
   if (events_.empty()) return std::nullopt;
   EndpointEvent e = std::move(events_.front());
   events_.pop_front();
   return e;
-}
-
-void Endpoint::reap_if_closed(ConnectionHandle handle) {
-  auto it = connections_.find(handle);
-  if (it == connections_.end() || it->second.connection.state() != ConnectionState::closed) return;
-  by_cid_.erase(it->second.connection.local_cid());
-  connections_.erase(it);
 }
 
 }  // namespace srudp::transport

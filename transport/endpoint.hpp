@@ -8,6 +8,12 @@
 //
 // Driver call order: as for Connection (handle_datagram, drain poll_transmit, one timer from
 // poll_timeout / handle_timeout, drain poll_event), with one socket for everything.
+//
+// Cost per packet does not grow with the number of connections: a connection's deadline lives in
+// an ordered timer set, connections with something to send wait in a ready queue (taken round
+// robin), and the half-open count and the handshaking connections by address are kept as they
+// change. A connection the application touched through connection() is looked at again before the
+// next poll (its deadline or readiness may have changed).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -35,6 +42,10 @@ struct EndpointConfig {
   ConnectionConfig server_connection;         // template for accepted connections
   crypto::ResponderLimits responder_limits;   // half-open limits, cookies, replay horizon
   std::size_t max_connections = 4096;         // established or not; Initiations beyond are dropped
+  // Bounds for a driver that stops draining: datagram events beyond max_queued_events and cookie
+  // replies beyond max_stateless_replies are dropped and counted (both are unreliable anyway).
+  std::size_t max_queued_events = 65536;
+  std::size_t max_stateless_replies = 1024;
 };
 
 struct EndpointEvent {
@@ -64,6 +75,8 @@ class Endpoint {
   struct Counters {
     std::uint64_t dropped_unknown = 0, dropped_malformed = 0, dropped_over_capacity = 0;
     std::uint64_t accepted = 0, cookies_sent = 0;
+    std::uint64_t cookies_dropped = 0;          // stateless replies beyond the queue's cap
+    std::uint64_t datagram_events_dropped = 0;  // datagram events beyond the event queue's cap
   };
   const Counters& counters() const { return counters_; }
   const crypto::HandshakeResponder* responder() const { return responder_ ? &*responder_ : nullptr; }
@@ -75,17 +88,27 @@ class Endpoint {
     // Accepted connections: the Initiation they answer (its ephemeral key), whose retransmissions
     // they take. Connections we opened take any Initiation from `peer` (simultaneous open).
     std::optional<std::array<std::uint8_t, 32>> accepted_from;
+    std::optional<Instant> timer;  // its entry in timers_
+    bool ready = false;            // in ready_
+    bool touched = false;          // in touched_
+    bool half_open = true;         // handshaking or confirming, counted in half_open_, in by_peer_
   };
   struct CidHash {
     std::size_t operator()(const wire::ConnectionId& cid) const noexcept;
   };
 
   Entry* find(ConnectionHandle handle);
+  ConnectionHandle add(Connection connection, const SocketAddress& peer,
+                       std::optional<std::array<std::uint8_t, 32>> accepted_from);
   std::optional<ConnectionHandle> route(const SocketAddress& from, std::span<const std::uint8_t> datagram);
   void accept(Instant now, const SocketAddress& from, std::span<const std::uint8_t> datagram);
   void collect_events(ConnectionHandle handle, Connection& connection);
-  void reap_if_closed(ConnectionHandle handle);
-  std::size_t half_open() const;
+  // After anything happened to a connection: its events, deadline, readiness and half-open state
+  // brought up to date; a closed connection is forgotten.
+  void refresh(ConnectionHandle handle, bool ready);
+  void refresh_touched();
+  void forget(std::map<ConnectionHandle, Entry>::iterator it);
+  void leave_half_open(ConnectionHandle handle, Entry& e);
 
   EndpointConfig config_;
   RandomSource& rng_;
@@ -93,9 +116,14 @@ class Endpoint {
   ConnectionHandle next_handle_ = 1;
   std::map<ConnectionHandle, Entry> connections_;
   std::unordered_map<wire::ConnectionId, ConnectionHandle, CidHash> by_cid_;
+  std::unordered_multimap<SocketAddress, ConnectionHandle> by_peer_;  // half-open ones only
+  std::set<std::pair<Instant, ConnectionHandle>> timers_;
+  std::deque<ConnectionHandle> ready_;
+  std::vector<ConnectionHandle> touched_;
+  std::vector<ConnectionHandle> due_;  // scratch for handle_timeout
+  std::size_t half_open_ = 0;
   std::deque<std::pair<SocketAddress, std::vector<std::uint8_t>>> stateless_out_;  // cookie replies
   std::deque<EndpointEvent> events_;
-  ConnectionHandle next_to_poll_ = 0;  // round-robin fairness for poll_transmit
   Counters counters_;
 };
 

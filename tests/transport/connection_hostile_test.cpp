@@ -450,6 +450,25 @@ TEST(ConnectionHostile, StopSendingIsAnsweredWithAResetCarryingItsCode) {
   EXPECT_TRUE(h.conn->is_established());
 }
 
+// An application that never polls: the peer's datagrams wait up to a cap (256), then new ones are
+// dropped and counted; memory does not grow with what the peer sends.
+TEST(ConnectionHostile, UnreadDatagramsAreCappedAndCounted) {
+  Harness h(45);
+  while (h.conn->poll_event()) {
+  }
+  const std::array<std::uint8_t, 100> payload{};
+  for (int i = 0; i < 1000; ++i) h.send({wire::Datagram{payload}});
+  std::size_t datagrams = 0;
+  while (auto e = h.conn->poll_event()) datagrams += e->kind == ConnectionEvent::Kind::datagram;
+  EXPECT_EQ(datagrams, 256u);
+  EXPECT_EQ(h.conn->stats().datagrams_received_dropped, 744u);
+  // Read ones free their places.
+  for (int i = 0; i < 10; ++i) h.send({wire::Datagram{payload}});
+  datagrams = 0;
+  while (auto e = h.conn->poll_event()) datagrams += e->kind == ConnectionEvent::Kind::datagram;
+  EXPECT_EQ(datagrams, 10u);
+}
+
 // ---- the peer's transport parameters are clamped ------------------------------------------------
 
 std::vector<std::uint8_t> client_parameters(void (*change)(wire::TransportParameters&)) {

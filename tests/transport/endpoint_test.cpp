@@ -42,7 +42,7 @@ class EndpointNode final : public sim::Node {
     drain();
   }
   void drain() {
-    while (auto e = endpoint.poll_event()) {
+    while (auto e = polling ? endpoint.poll_event() : std::nullopt) {
       if (e->kind == EndpointEvent::Kind::accepted) accepted.push_back(e->handle);
       if (e->kind == EndpointEvent::Kind::connection && e->event.kind == ConnectionEvent::Kind::established) {
         established.push_back(e->handle);
@@ -62,12 +62,20 @@ class EndpointNode final : public sim::Node {
   SocketAddress self_;
   Endpoint endpoint;
   std::vector<ConnectionHandle> accepted, established;
+  bool polling = true;  // false: the application stops taking events
 };
 
 EndpointConfig server_config() {
   EndpointConfig c;
   c.accept_incoming = true;
   c.server_connection = psk_config();
+  return c;
+}
+
+EndpointConfig server_config_with_cookies() {
+  EndpointConfig c = server_config();
+  c.max_stateless_replies = 10;
+  c.responder_limits.cookie_threshold = 0;
   return c;
 }
 
@@ -212,6 +220,55 @@ TEST(Endpoint, SpoofedInitiationFloodAndReplaysKeepNoState) {
   EXPECT_EQ(server.endpoint.connection_count(), 1u);
   EXPECT_EQ(server.accepted.size(), 1u);
   EXPECT_TRUE(server.endpoint.connection(server.accepted[0])->is_established());
+}
+
+// A driver that stops draining the endpoint: the peer's datagrams and the cookie replies to a
+// flood are dropped and counted beyond their caps instead of piling up.
+TEST(Endpoint, QueuesOfADriverThatDoesNotDrainStayBounded) {
+  sim::Network net(15);
+  SeededRandom rng(15);
+  EndpointConfig config = server_config();
+  config.max_queued_events = 50;
+  config.max_stateless_replies = 10;
+  config.responder_limits.cookie_threshold = 0;  // every Initiation without mac2 gets a cookie
+  EndpointNode server(kServer, std::move(config), rng);
+  EndpointNode client(kClient1, {}, rng);
+  net.add_host(server, kServer);
+  net.add_host(client, kClient1);
+  ASSERT_TRUE(client.endpoint.connect(psk_config(), kServer, net.now()));
+  ASSERT_TRUE(net.run_until([&] { return !client.established.empty() && server.established.size() == 1; },
+                            std::chrono::seconds(5)));
+  // The server application stops polling events; the client sends 500 datagrams.
+  server.polling = false;
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_FALSE(client.endpoint.connection(1)->send_datagram(std::vector<std::uint8_t>(100, 1)));
+    net.wake(client);
+    ASSERT_TRUE(net.run_for(std::chrono::milliseconds(2)));
+  }
+  std::size_t queued = 0;
+  while (server.endpoint.poll_event()) ++queued;
+  EXPECT_LE(queued, 50u);
+  EXPECT_GE(server.endpoint.counters().datagram_events_dropped, 450u);
+
+  // Cookie replies that nobody sends: at most 10 wait.
+  std::vector<std::uint8_t> initiation;
+  {
+    SeededRandom other(16);
+    auto h = crypto::Handshake::initiate(psk_config().handshake, wire::ConnectionId{3}, other);
+    ASSERT_TRUE(h);
+    initiation = h->initiation_datagram(net.now());
+  }
+  Endpoint lone(server_config_with_cookies(), rng);
+  for (std::uint32_t i = 0; i < 1000; ++i) {
+    lone.handle_datagram(net.now(), SocketAddress::v4(0x0A000000u + i, 1000), initiation);
+  }
+  EXPECT_EQ(lone.counters().cookies_sent, 10u);
+  EXPECT_EQ(lone.counters().cookies_dropped, 990u);
+  std::array<std::uint8_t, 1500> out{};
+  std::size_t replies = 0;
+  while (lone.poll_transmit(net.now(), out)) ++replies;
+  EXPECT_EQ(replies, 10u);
+  EXPECT_EQ(lone.connection_count(), 0u);
 }
 
 // A client process that restarts on the same ip:port: a fresh Endpoint (new keys, new connection

@@ -1,6 +1,6 @@
 #include "io/connection_config.hpp"
 
-#include "crypto/identity_file.hpp"
+#include "io/identity_file.hpp"
 
 namespace srudp::io {
 
@@ -13,7 +13,7 @@ Result<transport::ConnectionConfig> make_connection_config(const ConnectionOptio
     handshake.identity = crypto::KeyPair::from_secret(
         crypto::SecretKey(std::span<const std::uint8_t, crypto::kKeySize>(*options.identity_secret)));
   } else if (!options.identity_file.empty()) {
-    auto identity = crypto::load_identity(options.identity_file);
+    auto identity = io::load_identity(options.identity_file);
     if (!identity) return identity.error();
     handshake.identity = std::move(*identity);
   }

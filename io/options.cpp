@@ -2,19 +2,19 @@
 #include "srudp/options.hpp"
 
 #include "common/random.hpp"
-#include "crypto/identity_file.hpp"
+#include "io/identity_file.hpp"
 #include "crypto/keypair.hpp"
 
 namespace srudp {
 
 std::optional<Key> key_from_hex(std::string_view hex) {
   // Public keys and secrets share the format: 64 hex digits.
-  auto key = crypto::public_key_from_hex(hex);
+  auto key = io::public_key_from_hex(hex);
   if (!key) return std::nullopt;
   return key->bytes;
 }
 
-std::string to_hex(const Key& key) { return crypto::to_hex(crypto::PublicKey{key}); }
+std::string to_hex(const Key& key) { return io::to_hex(crypto::PublicKey{key}); }
 
 Key random_key() {
   SystemRandom rng;

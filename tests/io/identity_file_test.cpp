@@ -1,4 +1,4 @@
-#include "crypto/identity_file.hpp"
+#include "io/identity_file.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -11,7 +11,10 @@
 #include <sstream>
 #include <string>
 
-namespace srudp::crypto {
+namespace srudp::io {
+
+using crypto::KeyPair;
+using crypto::PublicKey;
 namespace {
 
 // Each test gets a fresh private directory, removed afterwards.
@@ -148,4 +151,4 @@ TEST(PublicKeyHexTest, RoundTripAndStrictParsing) {
 }
 
 }  // namespace
-}  // namespace srudp::crypto
+}  // namespace srudp::io

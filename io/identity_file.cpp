@@ -1,4 +1,4 @@
-#include "crypto/identity_file.hpp"
+#include "io/identity_file.hpp"
 
 #include <fcntl.h>
 #include <sodium.h>
@@ -11,10 +11,10 @@
 
 #include "common/sodium.hpp"
 
-namespace srudp::crypto {
+namespace srudp::io {
 namespace {
 
-constexpr std::size_t kHexKeySize = 2 * kKeySize;
+constexpr std::size_t kHexKeySize = 2 * crypto::kKeySize;
 // magic "\n" "secret " hex "\n" "public " hex "\n"
 constexpr std::size_t kFileSize = kIdentityFileMagic.size() + 1 + 7 + kHexKeySize + 1 + 7 +
                                   kHexKeySize + 1;
@@ -55,18 +55,18 @@ std::error_code write_all(int fd, std::span<const char> data) {
   return {};
 }
 
-// Strict hex decoding of exactly kKeySize bytes from exactly kHexKeySize characters.
-bool decode_key_hex(std::string_view hex, std::span<std::uint8_t, kKeySize> out) {
+// Strict hex decoding of exactly crypto::kKeySize bytes from exactly kHexKeySize characters.
+bool decode_key_hex(std::string_view hex, std::span<std::uint8_t, crypto::kKeySize> out) {
   if (hex.size() != kHexKeySize) return false;
   std::size_t decoded = 0;
   const char* end = nullptr;
   const int rc = sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &decoded,
                                 &end);
-  return rc == 0 && decoded == kKeySize && end == hex.data() + hex.size();
+  return rc == 0 && decoded == crypto::kKeySize && end == hex.data() + hex.size();
 }
 
 // Writes the hex of `bytes` into `out` (which has room for kHexKeySize characters).
-void encode_key_hex(std::span<const std::uint8_t, kKeySize> bytes, char* out) {
+void encode_key_hex(std::span<const std::uint8_t, crypto::kKeySize> bytes, char* out) {
   std::array<char, kHexKeySize + 1> hex{};  // sodium_bin2hex adds a terminating NUL
   sodium_bin2hex(hex.data(), hex.size(), bytes.data(), bytes.size());
   std::memcpy(out, hex.data(), kHexKeySize);
@@ -82,10 +82,10 @@ std::string directory_of(const std::string& path) {
 
 }  // namespace
 
-std::error_code save_identity(const std::string& path, const KeyPair& identity) {
+std::error_code save_identity(const std::string& path, const crypto::KeyPair& identity) {
   ensure_sodium_initialized();
   // The text holds the secret: keep it in a wiped buffer.
-  Secret<kFileSize> text;
+  crypto::Secret<kFileSize> text;
   char* p = reinterpret_cast<char*>(text.data());
   std::memcpy(p, kIdentityFileMagic.data(), kIdentityFileMagic.size());
   p += kIdentityFileMagic.size();
@@ -119,7 +119,7 @@ std::error_code save_identity(const std::string& path, const KeyPair& identity) 
   return {};
 }
 
-Result<KeyPair> load_identity(const std::string& path) {
+Result<crypto::KeyPair> load_identity(const std::string& path) {
   ensure_sodium_initialized();
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) return last_os_error();
@@ -130,7 +130,7 @@ Result<KeyPair> load_identity(const std::string& path) {
     return errc::insecure_key_file;
   }
   // Read at most one byte more than a valid file holds, so a longer file is detected.
-  Secret<kFileSize + 1> buffer;
+  crypto::Secret<kFileSize + 1> buffer;
   std::size_t size = 0;
   while (size < buffer.size()) {
     const ssize_t n = ::read(fd.get(), buffer.data() + size, buffer.size() - size);
@@ -160,29 +160,29 @@ Result<KeyPair> load_identity(const std::string& path) {
       !take_line("public ", public_hex) || !rest.empty()) {
     return errc::malformed;
   }
-  SecretKey secret;
-  PublicKey stored_public;
+  crypto::SecretKey secret;
+  crypto::PublicKey stored_public;
   if (!decode_key_hex(secret_hex, secret.bytes()) ||
       !decode_key_hex(public_hex, stored_public.bytes)) {
     return errc::malformed;
   }
-  KeyPair identity = KeyPair::from_secret(std::move(secret));
+  crypto::KeyPair identity = crypto::KeyPair::from_secret(std::move(secret));
   if (!(identity.public_key == stored_public)) return errc::malformed;
   return identity;
 }
 
-std::string to_hex(const PublicKey& key) {
+std::string to_hex(const crypto::PublicKey& key) {
   ensure_sodium_initialized();
   std::string hex(kHexKeySize, '\0');
   encode_key_hex(key.bytes, hex.data());
   return hex;
 }
 
-Result<PublicKey> public_key_from_hex(std::string_view hex) {
+Result<crypto::PublicKey> public_key_from_hex(std::string_view hex) {
   ensure_sodium_initialized();
-  PublicKey key;
+  crypto::PublicKey key;
   if (!decode_key_hex(hex, key.bytes)) return errc::invalid_argument;
   return key;
 }
 
-}  // namespace srudp::crypto
+}  // namespace srudp::io

@@ -114,8 +114,11 @@ struct Connection::State {
   SpuriousCongestionTracker spurious_congestion;  // when to undo a reduction
   Pacer pacer{1200};
   Pmtud pmtud;
-  std::unordered_map<std::uint64_t, SentFrame> sent_frames;
-  std::uint64_t next_token = 0;
+  // What each sent packet carried, by frame number (SentPacket::first_frame, frame_count): a
+  // queue from sent_frames_base on, entries emptied when their packet is acknowledged or lost and
+  // popped from the front. No allocation or hashing per frame.
+  std::deque<std::optional<SentFrame>> sent_frames;
+  std::uint64_t sent_frames_base = 0;
   std::uint32_t probes_due = 0;
   std::optional<Instant> pacing_wakeup;
   bool app_limited = true;
@@ -172,6 +175,7 @@ struct Connection::State {
     take_stream_events();  // before the closed event
     streams.clear();
     datagrams.clear();
+    sent_frames_base += sent_frames.size();
     sent_frames.clear();
   }
 
@@ -522,7 +526,7 @@ struct Connection::State {
   void on_ack_outcome(Instant t, const AckOutcome& outcome) {
     for (const SentPacket& p : outcome.acked) {
       if (p.ack_frame_largest) received.on_ack_frame_acked(*p.ack_frame_largest);
-      for (std::uint64_t token : p.frame_tokens) on_frame_acked(token);
+      for (std::uint32_t k = 0; k < p.frame_count; ++k) on_frame_acked(p.first_frame + k);
       if (p.in_flight && cc) {
         cc->on_ack(t, AckedPacket{p.packet_number, p.time_sent, p.size, p.rate_sample}, rtt,
                    loss.sent_packets().bytes_in_flight(), app_limited);
@@ -546,7 +550,7 @@ struct Connection::State {
       ++stats.packets_lost;
       const bool probe = pmtud.is_probe(p.packet_number);
       pmtud.on_packet_lost(p.packet_number, p.size, t);
-      for (std::uint64_t token : p.frame_tokens) on_frame_lost(token);
+      for (std::uint32_t k = 0; k < p.frame_count; ++k) on_frame_lost(p.first_frame + k);
       if (p.in_flight && !probe) {
         latest_lost = latest_lost ? std::max(*latest_lost, p.time_sent) : p.time_sent;
         congestion_lost.push_back(p.packet_number);
@@ -566,26 +570,36 @@ struct Connection::State {
     stats.path_mtu = pmtud.current();
   }
 
-  void on_frame_acked(std::uint64_t token) {
-    auto it = sent_frames.find(token);
-    if (it == sent_frames.end()) return;
-    if (const auto* f = std::get_if<stream::SentStreamFrame>(&it->second)) {
+  // The frame recorded as `number`, taken out of the record (nullopt when it is gone already).
+  std::optional<SentFrame> take_sent_frame(std::uint64_t number) {
+    if (number < sent_frames_base || number - sent_frames_base >= sent_frames.size()) return std::nullopt;
+    std::optional<SentFrame> frame = std::move(sent_frames[number - sent_frames_base]);
+    sent_frames[number - sent_frames_base].reset();
+    while (!sent_frames.empty() && !sent_frames.front()) {
+      sent_frames.pop_front();
+      ++sent_frames_base;
+    }
+    return frame;
+  }
+
+  void on_frame_acked(std::uint64_t number) {
+    auto frame = take_sent_frame(number);
+    if (!frame) return;
+    if (const auto* f = std::get_if<stream::SentStreamFrame>(&*frame)) {
       streams.on_acked(*f);
     } else {
       ours_acked = true;  // ESTABLISHED
     }
-    sent_frames.erase(it);
   }
 
-  void on_frame_lost(std::uint64_t token) {
-    auto it = sent_frames.find(token);
-    if (it == sent_frames.end()) return;
-    if (const auto* f = std::get_if<stream::SentStreamFrame>(&it->second)) {
+  void on_frame_lost(std::uint64_t number) {
+    auto frame = take_sent_frame(number);
+    if (!frame) return;
+    if (const auto* f = std::get_if<stream::SentStreamFrame>(&*frame)) {
       streams.on_lost(*f);
     } else if (!ours_acked) {
       established_due = true;
     }
-    sent_frames.erase(it);
   }
 
   // ---- sending ---------------------------------------------------------------------------------
@@ -668,7 +682,11 @@ struct Connection::State {
       return true;
     }
     wire::Writer& writer() { return *writer_; }
-    std::vector<std::uint64_t> tokens;
+    // Frame numbers are consecutive within a packet (see State::remember).
+    void add_frame(std::uint64_t number) {
+      if (frame_count_ == 0) first_frame_ = number;
+      ++frame_count_;
+    }
     std::optional<std::uint64_t> ack_largest;
 
     std::optional<Transmit> finish(State& st, Instant t, bool ack_eliciting, bool in_flight) {
@@ -688,7 +706,8 @@ struct Connection::State {
       p.ack_eliciting = ack_eliciting;
       p.in_flight = in_flight;
       p.ack_frame_largest = ack_largest;
-      p.frame_tokens = std::move(tokens);
+      p.first_frame = first_frame_;
+      p.frame_count = frame_count_;
       if (st.loss.on_packet_sent(std::move(p), st.rtt)) return std::nullopt;
       if (st.cc) st.cc->on_packet_sent(t, st.loss.sent_packets().bytes_in_flight(), size, ack_eliciting);
       st.on_path_sent(size);
@@ -699,15 +718,16 @@ struct Connection::State {
 
    private:
     std::uint64_t pn_ = 0;
+    std::uint64_t first_frame_ = 0;
+    std::uint32_t frame_count_ = 0;
     std::size_t header_size_ = 0;
     std::span<std::uint8_t> out_;
     std::optional<wire::Writer> writer_;
   };
 
   std::uint64_t remember(SentFrame frame) {
-    const std::uint64_t token = next_token++;
-    sent_frames.emplace(token, frame);
-    return token;
+    sent_frames.emplace_back(std::move(frame));
+    return sent_frames_base + sent_frames.size() - 1;
   }
 
   std::optional<Transmit> send_data_packet(Instant t, std::span<std::uint8_t> out) {
@@ -753,8 +773,10 @@ struct Connection::State {
 
     if (ack_due || received.has_unreported()) {
       if (auto ack = received.build_ack(t, kAckRangesPerPacket)) {
-        if (wire::encoded_size(wire::Frame{*ack}) <= w.remaining() && !wire::encode_frame(*ack, w)) {
-          b.ack_largest = ack->largest();
+        const std::uint64_t largest = ack->largest();
+        const wire::Frame frame{std::move(*ack)};  // measured and written without a copy
+        if (wire::encoded_size(frame) <= w.remaining() && !wire::encode_frame(frame, w)) {
+          b.ack_largest = largest;
           received.on_ack_sent();
         }
       }
@@ -797,7 +819,7 @@ struct Connection::State {
     if (established_due && put(wire::Established{})) {
       established_due = false;
       established_sent_at = now;
-      b.tokens.push_back(remember(EstablishedSent{}));
+      b.add_frame(remember(EstablishedSent{}));
     }
     while (!path_responses.empty() && put(wire::PathResponse{path_responses.front()})) path_responses.pop_front();
     if (challenge_due && challenge && put(wire::PathChallenge{*challenge})) {
@@ -821,7 +843,7 @@ struct Connection::State {
       ++stats.datagrams_sent;
     }
     if (streams.write_stream_frames(w, sent_scratch)) wrote = true;
-    for (const auto& f : sent_scratch) b.tokens.push_back(remember(f));
+    for (const auto& f : sent_scratch) b.add_frame(remember(f));
     return wrote;
   }
 
@@ -910,10 +932,10 @@ struct Connection::State {
   void requeue_oldest_stream_data() {
     for (const auto& [pn, p] : loss.sent_packets().outstanding()) {
       if (!p.ack_eliciting) continue;
-      for (std::uint64_t token : p.frame_tokens) {
-        auto it = sent_frames.find(token);
-        if (it == sent_frames.end()) continue;
-        const auto* f = std::get_if<stream::SentStreamFrame>(&it->second);
+      for (std::uint64_t number = p.first_frame; number < p.first_frame + p.frame_count; ++number) {
+        if (number < sent_frames_base || number - sent_frames_base >= sent_frames.size()) continue;
+        const auto& frame = sent_frames[number - sent_frames_base];
+        const auto* f = frame ? std::get_if<stream::SentStreamFrame>(&*frame) : nullptr;
         if (const auto* data = f ? std::get_if<stream::StreamDataSent>(f) : nullptr) streams.resend(*data);
       }
       return;  // only the oldest ack-eliciting packet

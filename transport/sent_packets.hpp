@@ -34,9 +34,11 @@ struct SentPacket {
   // Largest Acknowledged of the ACK frame this packet carried, if any: once this packet is
   // acknowledged, the receiver side may stop reporting what that ACK covered (ACK of ACKs).
   std::optional<std::uint64_t> ack_frame_largest;
-  // Opaque handles the connection attaches (e.g. indices into its retransmission queue): what to
-  // resend when the packet is lost, what is delivered when it is acknowledged.
-  std::vector<std::uint64_t> frame_tokens;
+  // Opaque handles the connection attaches, consecutive numbers first_frame .. first_frame +
+  // frame_count - 1 (indices into its record of sent frames): what to resend when the packet is
+  // lost, what is delivered when it is acknowledged. A range, so a sent packet allocates nothing.
+  std::uint64_t first_frame = 0;
+  std::uint32_t frame_count = 0;
   // Filled in by SentPackets: the delivery counters when an in-flight packet was sent, and, once
   // it is acknowledged, the rate sample it yields (none for packets not in flight).
   DeliverySnapshot delivery;

@@ -24,7 +24,8 @@ std::uint64_t send(SentPackets& sp, RandomSource& rng, Instant when, bool ack_el
   p.size = size;
   p.ack_eliciting = ack_eliciting;
   p.in_flight = ack_eliciting;
-  p.frame_tokens = {*pn * 10};
+  p.first_frame = *pn * 10;
+  p.frame_count = 1;
   EXPECT_FALSE(sp.on_packet_sent(std::move(p)));
   return *pn;
 }
@@ -87,7 +88,8 @@ TEST(SentPackets, AckedPacketsAreReturnedOnceInOrder) {
   auto r = sp.on_ack_received(ack_of({{7, 9}, {2, 3}}), t0 + 50ms);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(numbers(r->newly_acked), (std::vector<std::uint64_t>{2, 3, 7, 8, 9}));
-  EXPECT_EQ(r->newly_acked[0].frame_tokens, (std::vector<std::uint64_t>{20}));
+  EXPECT_EQ(r->newly_acked[0].first_frame, 20u);
+  EXPECT_EQ(r->newly_acked[0].frame_count, 1u);
   EXPECT_EQ(sp.largest_acked(), 9u);
 
   // The same ACK again (a duplicate or a repeat) acknowledges nothing new.

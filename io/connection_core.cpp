@@ -1,6 +1,7 @@
 #include "io/connection_core.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include <boost/asio/error.hpp>
@@ -16,6 +17,8 @@ namespace {
 
 // Received datagrams nobody has asked for yet: beyond this the oldest go (they are unreliable).
 constexpr std::size_t kMaxQueuedDatagrams = 256;
+// How long a connection whose handles are all gone waits for its written data to be acknowledged.
+constexpr std::chrono::seconds kMaxLinger{30};
 
 }  // namespace
 
@@ -108,6 +111,11 @@ void ConnectionCore::on_event(transport::ConnectionEvent& event) {
 }
 
 void ConnectionCore::on_progress() {
+  if (lingering_) {
+    auto* connection = transport();
+    if (connection == nullptr || !connection->has_unacknowledged_stream_data()) finish_linger();
+    return;
+  }
   while (!open_stream_waiters_.empty()) {
     std::shared_ptr<StreamCore> stream;
     const std::error_code ec = try_open(stream);
@@ -118,7 +126,13 @@ void ConnectionCore::on_progress() {
 
 void ConnectionCore::fail(std::error_code ec) {
   if (error_) return;
+  // After a graceful close by the peer its data can still be read: the streams take it now.
+  if (auto* connection = transport()) {
+    for (auto& [id, stream] : streams_) stream->salvage_input(*connection);
+  }
   error_ = ec;
+  lingering_ = false;
+  if (linger_timer_) linger_timer_->cancel();
   log().debug("[{}] closed: {}", log_id_, ec.message());
   connect_op_.complete(ec, Connection());
   for (auto& [id, op] : accept_stream_waiters_.take_all()) op.complete(ec, Stream());
@@ -256,8 +270,29 @@ void ConnectionCore::close_by_endpoint() {
 }
 
 void ConnectionCore::on_user_gone() {
-  if (!user_.expired() || error_) return;  // a new handle was made meanwhile, or already over
+  if (!user_.expired() || error_ || lingering_) return;  // a new handle was made meanwhile, or over
+  auto* connection = transport();
+  if (connection != nullptr && connection->has_unacknowledged_stream_data()) {
+    // As TCP's close(): what was written still gets there. The streams keep sending meanwhile.
+    log().debug("[{}] last handle dropped: closing once the written data is acknowledged", log_id_);
+    lingering_ = true;
+    linger_timer_.emplace(executor_);
+    linger_timer_->expires_after(kMaxLinger);
+    linger_timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+      auto self = weak.lock();
+      if (!ec && self && self->lingering_) self->finish_linger();
+    });
+    request_drive();
+    return;
+  }
   log().debug("[{}] last handle dropped: closing", log_id_);
+  close(0, {});
+}
+
+void ConnectionCore::finish_linger() {
+  lingering_ = false;
+  if (linger_timer_) linger_timer_->cancel();
+  log().debug("[{}] written data acknowledged (or the linger is over): closing", log_id_);
   close(0, {});
 }
 

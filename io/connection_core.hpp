@@ -19,6 +19,7 @@
 #include <vector>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "io/pending_operation.hpp"
 #include "srudp/connection.hpp"
@@ -64,7 +65,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   ConnectionStats stats();
   boost::asio::ip::udp::endpoint remote_endpoint();
   std::optional<Key> peer_identity();
-  void on_user_gone();  // the last application handle was dropped
+  void on_user_gone();  // the last application handle was dropped: close, after a linger
 
   // For streams.
   transport::Connection* transport();  // nullptr once the connection is over
@@ -102,6 +103,12 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   WaitQueue<StreamOperation> open_stream_waiters_;
   std::deque<std::vector<std::uint8_t>> datagrams_;  // received, not yet taken
   WaitQueue<DatagramWaiter> datagram_waiters_;
+
+  // Every handle is gone but written stream data is not acknowledged yet: the connection closes
+  // once it is (checked in on_progress) or when the linger timer expires, like TCP's close().
+  void finish_linger();
+  bool lingering_ = false;
+  std::optional<boost::asio::steady_timer> linger_timer_;
 };
 
 // What an application handle (Connection, Stream) holds on to: the connection stays open while

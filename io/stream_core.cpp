@@ -1,6 +1,8 @@
 #include "io/stream_core.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cstring>
 
 #include <boost/asio/error.hpp>
 
@@ -48,7 +50,7 @@ void StreamCore::try_read() {
   if (!read_op_) return;
   if (input_error_) return read_op_.complete(input_error_, 0);
   auto* connection = connection_->transport();
-  if (connection == nullptr) return read_op_.complete(closed_error(), 0);
+  if (connection == nullptr) return read_leftover();
   std::size_t total = 0;
   std::error_code error;
   for (const auto& b : read_buffers_.span()) {
@@ -75,6 +77,34 @@ void StreamCore::try_read() {
     return read_op_.complete(input_error_, 0);
   }
   // Nothing yet: stream_readable will call again.
+}
+
+void StreamCore::read_leftover() {
+  std::size_t total = 0;
+  for (const auto& b : read_buffers_.span()) {
+    const std::size_t n = std::min(b.size(), leftover_.size() - leftover_read_);
+    if (n > 0) std::memcpy(b.data(), leftover_.data() + leftover_read_, n);
+    leftover_read_ += n;
+    total += n;
+    if (n < b.size()) break;
+  }
+  if (total > 0) return read_op_.complete({}, total);
+  if (leftover_end_) {
+    input_error_ = boost::asio::error::eof;
+    return read_op_.complete(input_error_, 0);
+  }
+  read_op_.complete(closed_error(), 0);
+}
+
+void StreamCore::salvage_input(transport::Connection& connection) {
+  if (closed_ || input_error_) return;
+  std::array<std::uint8_t, 16384> chunk;
+  for (;;) {
+    auto n = connection.stream_read(id_, chunk);
+    if (!n || *n == 0) break;
+    leftover_.insert(leftover_.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(*n));
+  }
+  leftover_end_ = connection.stream_at_end(id_);
 }
 
 void StreamCore::on_readable() {
@@ -153,7 +183,7 @@ void StreamCore::on_writable() { try_write(); }
 
 void StreamCore::on_connection_closed(std::error_code ec) {
   connection_error_ = ec;
-  read_op_.complete(ec, 0);
+  if (read_op_) read_leftover();  // what was salvaged first, then the error
   write_op_.complete(ec, 0);
 }
 

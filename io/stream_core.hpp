@@ -11,12 +11,17 @@
 #include <memory>
 #include <span>
 #include <system_error>
+#include <vector>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/system/error_code.hpp>
 
 #include "io/pending_operation.hpp"
 #include "srudp/stream.hpp"
+
+namespace srudp::transport {
+class Connection;
+}  // namespace srudp::transport
 
 namespace srudp::io {
 
@@ -38,6 +43,10 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
   void on_readable();
   void on_writable();
   void on_connection_closed(std::error_code ec);
+  // The peer closed the connection gracefully: what was received and not read yet is taken out
+  // of the transport (which forgets it soon) and read from here, then the stream's end (if the
+  // peer finished it) or the connection's error. Bounded by the stream's receive window.
+  void salvage_input(transport::Connection& connection);
 
   // The application's calls (on the executor).
   void read(const detail::BufferList<boost::asio::mutable_buffer>& buffers, IoOperation op);
@@ -50,6 +59,7 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
 
  private:
   void try_read();
+  void read_leftover();  // after the connection is over: from what salvage_input kept
   void try_write();
   void discard_input();
   bool input_over();  // FIN read or reset: the connection may forget us once closed_
@@ -64,6 +74,9 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
   bool closed_ = false;  // by the application
   boost::system::error_code input_error_;       // eof or reset, once reported
   boost::system::error_code connection_error_;  // the connection is over
+  std::vector<std::uint8_t> leftover_;          // salvaged input, read from leftover_read_ on
+  std::size_t leftover_read_ = 0;
+  bool leftover_end_ = false;                   // the salvaged input ends the stream (FIN)
 };
 
 }  // namespace srudp::io

@@ -341,6 +341,12 @@ Result<std::size_t> ConnectionStreams::read(std::uint64_t id, std::span<std::uin
   return n;
 }
 
+bool ConnectionStreams::has_unacknowledged_data() const {
+  const auto& streams = table_.streams();
+  return std::any_of(streams.begin(), streams.end(),
+                     [](const auto& entry) { return entry.second.has_unacknowledged_data(); });
+}
+
 bool ConnectionStreams::at_end(std::uint64_t id) const {
   if (const StreamState* s = table_.find(id)) return s->at_end();
   // A retired stream was read to its end (or reset). Never-opened ones are not at their end.

@@ -134,6 +134,8 @@ class ConnectionStreams {
 
   // ---- introspection ---------------------------------------------------------------------------
   std::size_t open_streams() const { return table_.size(); }
+  // Some stream holds written data (or a FIN) the peer has not acknowledged. O(streams).
+  bool has_unacknowledged_data() const;
   std::uint64_t allocated_bytes() const;           // stream send and receive buffers
   std::uint64_t largest_receive_window() const;    // per stream, after auto-tuning
   std::uint64_t bytes_retransmitted() const { return bytes_retransmitted_; }

@@ -73,6 +73,10 @@ class SendBuffer {
 
   // Everything written, and the FIN, was acknowledged.
   bool all_acked() const noexcept;
+  // Something written (or the FIN, if finished) is not acknowledged yet; false once reset.
+  bool has_unacknowledged() const noexcept {
+    return !is_reset() && (acked_prefix_ < write_offset_ || fin_ == FinState::unsent || fin_ == FinState::in_flight);
+  }
   // Bytes sent and neither acknowledged nor declared lost.
   std::uint64_t bytes_in_flight() const noexcept;
   // Bytes written but never sent.

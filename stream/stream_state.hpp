@@ -65,6 +65,7 @@ class StreamState {
   // this reset the stream (the application is told).
   bool on_stop_sending(std::uint64_t error_code) { return reset_sending(error_code); }
   bool is_send_reset() const { return send_ && send_->is_reset(); }
+  bool has_unacknowledged_data() const { return send_ && send_->has_unacknowledged(); }
   std::optional<wire::ResetStream> reset_frame() const;  // when due
   void on_reset_sent();
   void on_reset_lost();

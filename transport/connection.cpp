@@ -133,6 +133,7 @@ struct Connection::State {
   Instant last_received{};
   Instant last_sent{};
   bool ping_due = false;
+  bool readable_while_draining = false;  // the peer closed gracefully: received data can be read
   Duration idle_timeout{};  // zero: none
   Duration keepalive_interval{};  // ours, shortened to half the idle timeout when that is shorter
   std::optional<Instant> closing_deadline;
@@ -481,7 +482,10 @@ struct Connection::State {
     state = ConnectionState::draining;
     error = errc::connection_closed;
     closing_deadline = now + 3 * loss.pto_period(rtt);
-    drop_application_data();
+    // A graceful close (error 0) ends the connection as TCP's close() does: what the peer sent
+    // and we received stays readable while draining (nothing more arrives or is sent).
+    readable_while_draining = close.error_code == kCloseNoError;
+    if (!readable_while_draining) drop_application_data();
     push_event(ConnectionEvent::Kind::closed, 0, std::vector<std::uint8_t>(close.reason.begin(), close.reason.end()),
                errc::connection_closed);
     return make_error_code(errc::connection_closed);  // stop parsing
@@ -1077,11 +1081,16 @@ std::error_code Connection::set_stream_priority(std::uint64_t stream_id, std::ui
 }
 
 Result<std::size_t> Connection::stream_read(std::uint64_t stream_id, std::span<std::uint8_t> out) {
-  if (s_->is_over()) return errc::connection_closed;
+  const bool readable = s_->state == ConnectionState::draining && s_->readable_while_draining;
+  if (s_->is_over() && !readable) return errc::connection_closed;
   return s_->streams.read(stream_id, out, s_->now, s_->rtt.smoothed());
 }
 
 bool Connection::stream_at_end(std::uint64_t stream_id) const { return s_->streams.at_end(stream_id); }
+
+bool Connection::has_unacknowledged_stream_data() const {
+  return !s_->is_over() && s_->streams.has_unacknowledged_data();
+}
 
 std::error_code Connection::send_datagram(std::span<const std::uint8_t> payload) {
   State& st = *s_;

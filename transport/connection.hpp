@@ -169,10 +169,15 @@ class Connection {
   // 0 most urgent .. 7 least; default 3. Lower urgencies send first, equal ones take turns.
   std::error_code set_stream_priority(std::uint64_t stream_id, std::uint8_t urgency);
   // Reads in order; returns 0 when nothing is available yet (or the stream ended: see below).
+  // After the peer closed the connection gracefully (CLOSE with error 0), what was received can
+  // still be read while the connection drains, as after a TCP peer's close().
   // Error stream_reset when the peer reset the stream (its data is discarded, RFC 9000 3.2);
   // stream_stopped after our stream_stop_sending.
   Result<std::size_t> stream_read(std::uint64_t stream_id, std::span<std::uint8_t> out);
   bool stream_at_end(std::uint64_t stream_id) const;        // FIN received and everything read
+  // Some stream holds written data (or a FIN) the peer has not acknowledged yet: a graceful close
+  // that should deliver it waits for this to become false (see io::ConnectionCore).
+  bool has_unacknowledged_stream_data() const;
 
   // An unreliable datagram: never retransmitted, dropped (and counted) when it waited too long
   // or the queue is full. Errors: invalid_state before establishment (or when the peer accepts no

@@ -114,8 +114,8 @@ double measure_srudp(int streams, std::size_t bytes_each) {
     }
   }, asio::detached);
   Clock::time_point start;
-  // Held until the receiver has everything: dropping the last handle closes the connection, and
-  // a close does not wait for data still queued (as in QUIC, unlike TCP's close).
+  // Held until the receiver has everything, so the measurement ends with the transfer, not with
+  // a linger (dropping the last handle would close the connection once the data is acknowledged).
   srudp::Connection sender_connection;
   asio::co_spawn(t.sender_io, [&]() -> awaitable<void> {
     srudp::Connection connection = co_await client.async_connect(server.local_endpoint(), options, use_awaitable);

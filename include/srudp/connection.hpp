@@ -7,7 +7,11 @@
 // a normal close, errc::connection_timed_out, or the protocol error.
 //
 // Ownership: the connection stays open while a Connection or Stream handle to it exists; dropping
-// the last one closes it gracefully (CLOSE with error 0).
+// the last one closes it gracefully, as TCP's close() does: data already written (and FINs) is
+// still delivered, CLOSE (error 0) follows once the peer has acknowledged it (at most 30 s later),
+// and the peer can still read all of it after the close. close() and Endpoint::close() are
+// immediate: what is still queued here is dropped (the peer keeps what it received, for an
+// error code of 0).
 // Thread safety: as for Stream. Async operations may be started from any thread; synchronous
 // members run on the endpoint's executor (inside a handler), or while nothing runs it.
 #pragma once

@@ -1,9 +1,11 @@
 #include "srudp/connection.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "io/loopback.hpp"
@@ -153,6 +155,37 @@ TEST(Connection, DroppingTheLastHandleClosesTheConnection) {
   pair.client_side = Connection();
   ASSERT_TRUE(run_until(pair.io, [&] { return there != asio::error::would_block; }, 5s));
   EXPECT_EQ(there, std::error_code(errc::connection_closed));
+}
+
+// As with TCP's close(): an application that writes, half-closes and drops every handle at once
+// still gets its bytes delivered. The connection lingers until they are acknowledged, then closes.
+TEST(Connection, DroppingEveryHandleRightAfterWritingStillDeliversTheData) {
+  LoopbackPair pair;
+  ASSERT_TRUE(pair.connected);
+  const auto data = pattern(4 << 20, 31);
+  Tasks tasks(pair.io);
+  std::size_t received = 0;
+  std::array<std::uint8_t, 32> hash{};
+  boost::system::error_code after = asio::error::would_block;
+  const auto client = [&]() -> awaitable<void> {
+    Stream stream = co_await pair.client_side.async_open_stream(use_awaitable);
+    co_await asio::async_write(stream, asio::buffer(data), use_awaitable);  // queued, mostly unsent
+    check(stream.shutdown_send(), "shutdown_send");
+    pair.client_side = Connection();  // and the stream handle goes at the end of this scope
+  };
+  const auto server = [&]() -> awaitable<void> {
+    Stream stream = co_await pair.server_side.async_accept_stream(use_awaitable);
+    std::tie(received, hash) = co_await read_to_end(stream);
+    std::array<std::uint8_t, 1> more{};
+    auto [ec, n] = co_await pair.server_side.async_receive_datagram(asio::buffer(more), asio::as_tuple(use_awaitable));
+    after = ec;  // the client closes once everything is acknowledged
+  };
+  tasks.spawn(client());
+  tasks.spawn(server());
+  ASSERT_TRUE(tasks.run(20s));
+  EXPECT_EQ(received, data.size());
+  EXPECT_EQ(hash, Sha256::of(data));
+  EXPECT_EQ(after, std::error_code(errc::connection_closed));
 }
 
 TEST(Connection, AStreamHandleKeepsItsConnectionOpen) {

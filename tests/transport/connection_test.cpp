@@ -559,6 +559,42 @@ TEST(Connection, GracefulCloseDeliversCloseAndBothSidesEnd) {
   EXPECT_EQ(t.client().poll_timeout(), std::nullopt);
 }
 
+// As after a TCP peer's close(): A sends, finishes and closes gracefully once everything was
+// acknowledged; B had not read yet, and still reads every byte and the end of the stream while
+// its connection drains. A close with an error code discards instead.
+TEST(Connection, GracefulCloseLeavesReceivedDataReadable) {
+  for (const std::uint64_t code : {std::uint64_t{0}, std::uint64_t{7}}) {
+    SCOPED_TRACE(code);
+    Pair t(32, delay_link(milliseconds(10)), delay_link(milliseconds(10)));
+    ASSERT_TRUE(t.net.run_until([&] { return t.established(); }, seconds(5)));
+    const auto data = pattern(100'000, 8);
+    t.b.app.reading = false;
+    t.a.app.to_send = data;
+    t.net.wake(t.a);
+    ASSERT_TRUE(t.net.run_until([&] { return t.a.app.finished && t.client().stats().bytes_in_flight == 0; },
+                                seconds(5)));
+    ASSERT_TRUE(t.net.run_for(milliseconds(100)));
+    t.client().close(code, "done");
+    t.net.wake(t.a);
+    ASSERT_TRUE(t.net.run_until([&] { return t.b.app.closed.has_value(); }, seconds(1)));
+    EXPECT_EQ(t.server().state(), ConnectionState::draining);
+    std::vector<std::uint8_t> got;
+    std::array<std::uint8_t, 16384> buf{};
+    for (;;) {
+      auto n = t.server().stream_read(0, buf);
+      if (!n || *n == 0) break;
+      got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
+    }
+    if (code == 0) {
+      EXPECT_EQ(got, data);
+      EXPECT_TRUE(t.server().stream_at_end(0));
+    } else {
+      EXPECT_TRUE(got.empty());
+      EXPECT_EQ(t.server().stream_read(0, buf).error(), errc::connection_closed);
+    }
+  }
+}
+
 TEST(Connection, DeadPeerIsDetectedWithinTwoIdleTimeouts) {
   ConnectionConfig a = base_config(), b = base_config();
   a.idle_timeout = b.idle_timeout = seconds(5);

@@ -1,6 +1,10 @@
 #include "rendezvous/token.hpp"
 
+#include <sodium.h>
+
 #include <array>
+
+#include "common/sodium.hpp"
 
 namespace srudp::rendezvous {
 
@@ -25,6 +29,31 @@ std::string make_token(RandomSource& random) {
   std::array<std::uint8_t, kTokenRandomBytes> bytes{};
   random.fill(bytes);
   return base32_encode(bytes);
+}
+
+namespace {
+
+constexpr std::string_view kLookupLabel = "srudp/1 rdv lookup id";
+constexpr std::string_view kPskLabel = "srudp/1 rdv handshake psk";
+
+// BLAKE2b of the token, keyed with `label`.
+void keyed_hash(std::string_view label, std::string_view token, std::span<std::uint8_t> out) {
+  crypto_generichash(out.data(), out.size(), reinterpret_cast<const unsigned char*>(token.data()), token.size(),
+                     reinterpret_cast<const unsigned char*>(label.data()), label.size());
+}
+
+}  // namespace
+
+Result<TokenSecrets> derive_token_secrets(std::string_view token) {
+  if (token.empty() || token.size() > kMaxTokenSize) return errc::invalid_argument;
+  ensure_sodium_initialized();
+  TokenSecrets out;
+  std::array<std::uint8_t, kTokenRandomBytes> lookup{};
+  keyed_hash(kLookupLabel, token, lookup);
+  out.lookup_id = base32_encode(lookup);
+  keyed_hash(kPskLabel, token, out.psk);
+  sodium_memzero(lookup.data(), lookup.size());
+  return out;
 }
 
 }  // namespace srudp::rendezvous

@@ -3,11 +3,14 @@
 // safe in a URL path, a header and a shell).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "common/random.hpp"
+#include "common/result.hpp"
 
 namespace srudp::rendezvous {
 
@@ -15,5 +18,18 @@ inline constexpr std::size_t kTokenRandomBytes = 20;
 
 std::string base32_encode(std::span<const std::uint8_t> bytes);
 std::string make_token(RandomSource& random);
+
+// What a token gives the two peers: the lookup id they send the rdv server in its place, and the
+// handshake PSK the server never sees. Each is a BLAKE2b hash of the token keyed with its own
+// label (docs/RDV.md), so the lookup id reveals nothing about the PSK but what the token's own
+// entropy allows: a short or guessable token lets the server operator, who sees the lookup id,
+// guess the PSK offline. Tokens from make_token carry 160 bits.
+struct TokenSecrets {
+  std::string lookup_id;  // 32 base32 characters (160 bits)
+  std::array<std::uint8_t, 32> psk{};
+};
+inline constexpr std::size_t kMaxTokenSize = 256;
+// errc::invalid_argument for an empty token or one over kMaxTokenSize bytes.
+Result<TokenSecrets> derive_token_secrets(std::string_view token);
 
 }  // namespace srudp::rendezvous

@@ -4,9 +4,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <memory>
+
 namespace srudp::tools {
 
 void add_serve_command(CLI::App& app, int& exit_code);
 void add_token_command(CLI::App& app, int& exit_code);
+void add_keygen_command(CLI::App& app, int& exit_code);
 
 }  // namespace srudp::tools

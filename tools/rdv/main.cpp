@@ -1,4 +1,4 @@
-// rdv: the rendezvous server and tools. `rdv serve`, `rdv token`; see commands.hpp.
+// rdv: the rendezvous server and tools. `rdv serve`, `rdv token`, `rdv keygen`; see commands.hpp.
 #include <spdlog/spdlog.h>
 
 #include "tools/rdv/commands.hpp"
@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   srudp::tools::add_serve_command(app, exit_code);
   srudp::tools::add_token_command(app, exit_code);
+  srudp::tools::add_keygen_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

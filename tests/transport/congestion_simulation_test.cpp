@@ -24,11 +24,15 @@
 #include "common/random.hpp"
 #include "common/sodium.hpp"
 #include "sim/network.hpp"
+#include "transport/test_data.hpp"
 #include "transport/connection.hpp"
 #include "transport/connection_node.hpp"
 
 namespace srudp::transport {
 namespace {
+
+using test::pattern;
+using test::sha256;
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -157,27 +161,13 @@ const char* label(CongestionAlgorithm algorithm) {
 }
 
 ConnectionConfig config_for(CongestionAlgorithm algorithm) {
-  std::array<std::uint8_t, 32> key{};
-  key.fill(42);
   ConnectionConfig c;
-  c.handshake.psk = crypto::PresharedKey(std::span<const std::uint8_t, 32>(key));
+  c.handshake.psk = test::psk_from(42);
   c.congestion = algorithm;
   return c;
 }
 
-std::vector<std::uint8_t> pattern(std::size_t n, std::uint64_t seed) {
-  std::vector<std::uint8_t> v(n);
-  SeededRandom r(seed);
-  r.fill(v);
-  return v;
-}
 
-std::array<std::uint8_t, crypto_hash_sha256_BYTES> sha256(std::span<const std::uint8_t> data) {
-  ensure_sodium_initialized();
-  std::array<std::uint8_t, crypto_hash_sha256_BYTES> h{};
-  crypto_hash_sha256(h.data(), data.data(), data.size());
-  return h;
-}
 
 // One end of a bulk flow: a client with `to_send` writes it on its first stream and finishes the
 // stream; a server reads that stream (id 0) into `received`.

@@ -19,11 +19,16 @@
 #include "crypto/handshake_responder.hpp"
 #include "crypto/keypair.hpp"
 #include "sim/network.hpp"
+#include "transport/test_data.hpp"
 #include "transport/connection_node.hpp"
 #include "wire/packet.hpp"
 
 namespace srudp::transport {
 namespace {
+
+using test::pattern;
+using test::delay_link;
+using test::psk_from;
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -35,11 +40,6 @@ const SocketAddress kM = SocketAddress::v4(192, 0, 2, 66, 6000);
 constexpr std::size_t k256KB = 256 * 1024;
 constexpr std::size_t k3MB = 3 * 1024 * 1024;
 
-crypto::PresharedKey psk_from(std::uint8_t fill) {
-  std::array<std::uint8_t, 32> b{};
-  b.fill(fill);
-  return crypto::PresharedKey(std::span<const std::uint8_t, 32>(b));
-}
 
 ConnectionConfig psk_config(std::uint8_t fill = 7) {
   ConnectionConfig c;
@@ -56,18 +56,7 @@ ConnectionConfig identity_config(const crypto::KeyPair& me, std::optional<crypto
   return c;
 }
 
-std::vector<std::uint8_t> pattern(std::size_t n, std::uint64_t seed) {
-  std::vector<std::uint8_t> v(n);
-  SeededRandom r(seed);
-  r.fill(v);
-  return v;
-}
 
-sim::LinkConfig delay_link(Duration d) {
-  sim::LinkConfig l;
-  l.delay = d;
-  return l;
-}
 
 // The application on one side: writes `to_send` on one stream it opens (FIN after it unless
 // `keep_open`), reads every stream the peer opens, and records the connection's events.

@@ -16,6 +16,7 @@
 #include "wire/frame.hpp"
 #include "wire/packet.hpp"
 #include "wire/transport_params.hpp"
+#include "transport/test_data.hpp"
 
 namespace srudp::transport {
 namespace {
@@ -25,15 +26,9 @@ using std::chrono::milliseconds;
 const SocketAddress kClient = SocketAddress::v4(198, 51, 100, 1, 4000);
 const SocketAddress kServer = SocketAddress::v4(203, 0, 113, 2, 5000);
 
-crypto::PresharedKey test_psk() {
-  std::array<std::uint8_t, 32> b{};
-  b.fill(42);
-  return crypto::PresharedKey(std::span<const std::uint8_t, 32>(b));
-}
-
 ConnectionConfig server_config() {
   ConnectionConfig c;
-  c.handshake.psk = test_psk();
+  c.handshake.psk = test::psk_from(42);
   return c;
 }
 
@@ -139,7 +134,7 @@ struct Harness {
                    std::vector<std::uint8_t> client_parameters = Connection::handshake_payload(ConnectionConfig{}))
       : peer(seed), rng(seed + 1) {
     crypto::HandshakeConfig client_hs;
-    client_hs.psk = test_psk();
+    client_hs.psk = test::psk_from(42);
     client_hs.payload = std::move(client_parameters);
     auto d = crypto::HandshakeDriver::connect(client_hs, kServer, now, peer.rng);
     EXPECT_TRUE(d);
@@ -524,7 +519,7 @@ TEST(ConnectionHostile, EmptyTransportParametersAreAProtocolViolation) {
   SeededRandom client_rng(43), rng(44);
   const Instant now{};
   crypto::HandshakeConfig client_hs;
-  client_hs.psk = test_psk();  // and no payload
+  client_hs.psk = test::psk_from(42);  // and no payload
   auto d = crypto::HandshakeDriver::connect(client_hs, kServer, now, client_rng);
   ASSERT_TRUE(d);
   std::array<std::uint8_t, 2048> buf{};

@@ -18,10 +18,14 @@
 
 #include "common/sodium.hpp"
 #include "sim/network.hpp"
+#include "transport/test_data.hpp"
 #include "transport/connection_node.hpp"
 
 namespace srudp::transport {
 namespace {
+
+using test::pattern;
+using test::sha256;
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -33,25 +37,11 @@ const SocketAddress kM = SocketAddress::v4(192, 0, 2, 66, 6000);
 
 ConnectionConfig base_config() {
   ConnectionConfig c;
-  std::array<std::uint8_t, 32> key{};
-  key.fill(42);
-  c.handshake.psk = crypto::PresharedKey(std::span<const std::uint8_t, 32>(key));
+  c.handshake.psk = test::psk_from(42);
   return c;
 }
 
-std::vector<std::uint8_t> pattern(std::size_t n, std::uint64_t seed) {
-  std::vector<std::uint8_t> v(n);
-  SeededRandom r(seed);
-  r.fill(v);
-  return v;
-}
 
-std::array<std::uint8_t, crypto_hash_sha256_BYTES> sha256(std::span<const std::uint8_t> data) {
-  ensure_sodium_initialized();
-  std::array<std::uint8_t, crypto_hash_sha256_BYTES> h{};
-  crypto_hash_sha256(h.data(), data.data(), data.size());
-  return h;
-}
 
 double ms(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 

@@ -19,10 +19,16 @@
 #include "common/sodium.hpp"
 #include "crypto/handshake_responder.hpp"
 #include "sim/network.hpp"
+#include "transport/test_data.hpp"
 #include "transport/connection_node.hpp"
 
 namespace srudp::transport {
 namespace {
+
+using test::pattern;
+using test::sha256;
+using test::delay_link;
+using test::psk_from;
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -31,31 +37,14 @@ const SocketAddress kA = SocketAddress::v4(198, 51, 100, 1, 4000);
 const SocketAddress kB = SocketAddress::v4(203, 0, 113, 2, 5000);
 const SocketAddress kM = SocketAddress::v4(192, 0, 2, 66, 6000);
 
-crypto::PresharedKey test_psk() {
-  std::array<std::uint8_t, 32> b{};
-  b.fill(42);
-  return crypto::PresharedKey(std::span<const std::uint8_t, 32>(b));
-}
 
 ConnectionConfig base_config() {
   ConnectionConfig c;
-  c.handshake.psk = test_psk();
+  c.handshake.psk = psk_from(42);
   return c;
 }
 
-std::vector<std::uint8_t> pattern(std::size_t n, std::uint64_t seed) {
-  std::vector<std::uint8_t> v(n);
-  SeededRandom r(seed);
-  r.fill(v);
-  return v;
-}
 
-std::array<std::uint8_t, crypto_hash_sha256_BYTES> sha256(std::span<const std::uint8_t> data) {
-  ensure_sodium_initialized();
-  std::array<std::uint8_t, crypto_hash_sha256_BYTES> h{};
-  crypto_hash_sha256(h.data(), data.data(), data.size());
-  return h;
-}
 
 // The application on one side: sends one buffer on one stream (then FIN), reads every stream the
 // peer opens (optionally echoing it back), and records events.
@@ -145,11 +134,6 @@ struct Pair : test::ConnectionPair<ConnNode> {
       : ConnectionPair(sim::test_seed(seed), kA, kB, a_to_b, b_to_a, std::move(a_config), std::move(b_config)) {}
 };
 
-sim::LinkConfig delay_link(Duration d) {
-  sim::LinkConfig l;
-  l.delay = d;
-  return l;
-}
 
 std::string describe(const ConnectionStats& s) {
   std::ostringstream o;

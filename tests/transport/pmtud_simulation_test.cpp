@@ -14,11 +14,16 @@
 #include "common/random.hpp"
 #include "common/sodium.hpp"
 #include "sim/network.hpp"
+#include "transport/test_data.hpp"
 #include "transport/connection.hpp"
 #include "transport/connection_node.hpp"
 
 namespace srudp::transport {
 namespace {
+
+using test::pattern;
+using test::sha256;
+using test::delay_link;
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -40,19 +45,7 @@ ConnectionConfig config() {
   return c;
 }
 
-std::vector<std::uint8_t> pattern(std::size_t n, std::uint64_t seed) {
-  std::vector<std::uint8_t> v(n);
-  SeededRandom r(seed);
-  r.fill(v);
-  return v;
-}
 
-std::array<std::uint8_t, crypto_hash_sha256_BYTES> sha256(std::span<const std::uint8_t> data) {
-  ensure_sodium_initialized();
-  std::array<std::uint8_t, crypto_hash_sha256_BYTES> h{};
-  crypto_hash_sha256(h.data(), data.data(), data.size());
-  return h;
-}
 
 // One side of a bulk transfer: the client writes `to_send` on one stream and finishes it; the
 // server reads whatever streams arrive.
@@ -177,11 +170,6 @@ void report(const char* name, const Outcome& o) {
               static_cast<unsigned long long>(o.stats.packets_lost));
 }
 
-sim::LinkConfig delay_link(Duration d) {
-  sim::LinkConfig l;
-  l.delay = d;
-  return l;
-}
 
 TEST(PmtudSimulation, CleanPathEndsAtTheMaximum) {
   Pair t(31, delay_link(milliseconds(10)));

@@ -46,6 +46,12 @@ class Category final : public std::error_category {
       case errc::stream_stopped:
         return "stream stopped: its sending side was reset (by us, or at the peer's request)";
       case errc::unknown_stream: return "no stream with this id was ever opened";
+      case errc::rendezvous_refused: return "the rendezvous server refused the request";
+      case errc::no_peer_found: return "no peer came with this token before the rendezvous server's lobby timeout";
+      case errc::replaced_by_newer_peer: return "replaced by a newer client with the same token and role";
+      case errc::server_unavailable: return "the rendezvous server is shutting down or over its limits";
+      case errc::no_path: return "no path to the peer: hole punching failed and the policy allows no relay";
+      case errc::relay_lost: return "the relay connection through the rendezvous server was lost";
     }
     return "unknown srudp error";
   }

@@ -115,6 +115,9 @@ void EndpointCore::close() {
   while (transport_.poll_event()) {
   }
   flush();  // best effort: what the kernel takes now
+  auto paths = std::move(paths_);  // a closing path detaches itself
+  paths_.clear();
+  for (auto& [address, path] : paths) path->close();
   open_ = false;
   socket_.close();
   timer_.cancel();
@@ -126,6 +129,13 @@ void EndpointCore::inject_datagram(const SocketAddress& from, std::span<const st
   transport_.handle_datagram(now(), from, datagram);
   drive();
 }
+
+void EndpointCore::attach_path(const SocketAddress& address, std::shared_ptr<DatagramPath> path) {
+  if (!open_) return path->close();
+  paths_[address] = std::move(path);
+}
+
+void EndpointCore::detach_path(const SocketAddress& address) { paths_.erase(address); }
 
 // ---- the loop ------------------------------------------------------------------------------------
 
@@ -223,7 +233,14 @@ void EndpointCore::flush() {
 }
 
 void EndpointCore::transmit(const SocketAddress& to, std::span<const std::uint8_t> datagram) {
-  // The one place that decides where a datagram goes: today always the UDP socket (batched).
+  // The one place that decides where a datagram goes: an attached path, or the UDP socket (batched).
+  if (!paths_.empty()) {
+    if (auto it = paths_.find(to); it != paths_.end()) {
+      const std::shared_ptr<DatagramPath> path = it->second;  // send may detach it
+      path->send(datagram);
+      return;
+    }
+  }
   tx_batch_.push_back(OutgoingDatagram{to, datagram});
 }
 

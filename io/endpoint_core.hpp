@@ -6,8 +6,9 @@
 // Application calls (stream writes, reads that free window, closes) request one deferred drive,
 // so a handler's calls are sent together after it returns.
 //
-// Later paths (a TCP relay) plug in at two points: transmit() decides where a datagram goes, and
-// inject_datagram() feeds datagrams that arrived some other way.
+// Other paths (the rdv relay over TCP) plug in at two points: attach_path() names a DatagramPath by
+// a pseudo-address, which transmit() sends to instead of the socket, and inject_datagram() feeds
+// datagrams that arrived some other way.
 #pragma once
 
 #include <cstddef>
@@ -25,6 +26,7 @@
 #include <boost/system/error_code.hpp>
 
 #include "common/random.hpp"
+#include "io/datagram_path.hpp"
 #include "io/pending_operation.hpp"
 #include "io/udp_socket.hpp"
 #include "srudp/connection.hpp"
@@ -62,6 +64,10 @@ class EndpointCore : public std::enable_shared_from_this<EndpointCore> {
 
   // A datagram that arrived by another path: handled as if the socket had received it.
   void inject_datagram(const SocketAddress& from, std::span<const std::uint8_t> datagram);
+  // Datagrams to `address` go to `path` from now on (until detach_path or close).
+  void attach_path(const SocketAddress& address, std::shared_ptr<DatagramPath> path);
+  void detach_path(const SocketAddress& address);
+  std::size_t connection_count() const { return connections_.size(); }  // open or lingering
 
  private:
   static constexpr std::size_t kBatchSize = 64;    // datagrams per receive or send call
@@ -96,6 +102,7 @@ class EndpointCore : public std::enable_shared_from_this<EndpointCore> {
   std::vector<OutgoingDatagram> tx_batch_;
   std::size_t tx_sent_ = 0;  // datagrams of tx_batch_ the kernel took
 
+  std::map<SocketAddress, std::shared_ptr<DatagramPath>> paths_;
   std::map<transport::ConnectionHandle, std::shared_ptr<ConnectionCore>> connections_;
   std::deque<std::shared_ptr<ConnectionCore>> accept_queue_;  // established, not yet accepted
   WaitQueue<ConnectOperation> accept_waiters_;

@@ -80,6 +80,9 @@ class Endpoint {
   // errc::connection_closed (accepts with operation_aborted), then the socket closes.
   void close();
 
+  // Internal, for srudp's rdv client (which adds the relay path): the driver behind the handle.
+  const std::shared_ptr<io::EndpointCore>& core() const noexcept { return core_; }
+
  private:
   static void start_connect(const std::shared_ptr<io::EndpointCore>& core, const boost::asio::ip::udp::endpoint& peer,
                             ConnectionOptions options, ConnectionHandler handler);

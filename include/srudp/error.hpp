@@ -44,6 +44,13 @@ enum class errc {
   stream_reset,              // the peer reset the stream (RESET_STREAM): its data was discarded
   stream_stopped,            // the sending side is over: reset by us, or at the peer's STOP_SENDING
   unknown_stream,            // no such stream was ever opened (by either side)
+  // Rendezvous (rdv)
+  rendezvous_refused,        // the rdv server refused the request (400, 404, 426, 500)
+  no_peer_found,             // 408: no peer came with this token within the server's lobby timeout
+  replaced_by_newer_peer,    // 409: a newer client with the same token and role took our place
+  server_unavailable,        // 503: the server is shutting down or over its limits
+  no_path,                   // no path to the peer: punching failed and the policy allows no relay
+  relay_lost,                // the relay connection to the rdv server closed or failed
 };
 
 const std::error_category& error_category() noexcept;

@@ -6,15 +6,10 @@ rdv="$1"
 log=$(mktemp)
 trap 'kill -9 "$pid" 2>/dev/null || true; rm -f "$log"' EXIT
 
-"$rdv" serve --listen 127.0.0.1:0 --stun-ports 0,0 >"$log" 2>&1 &
-pid=$!
-port=""
-for _ in $(seq 100); do
-  port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$log" | cut -d: -f2 || true)
-  [[ -n "$port" ]] && break
-  sleep 0.1
-done
-[[ -n "$port" ]] || { echo "no listening line"; cat "$log"; exit 1; }
+source "$(dirname "$0")/rdv_server.bash"
+start_rdv_server "$log"
+pid=$rdv_pid
+port=$rdv_port
 
 exec 3<>"/dev/tcp/127.0.0.1/$port"
 printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n' >&3

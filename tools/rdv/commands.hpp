@@ -11,5 +11,6 @@ namespace srudp::tools {
 void add_serve_command(CLI::App& app, int& exit_code);
 void add_token_command(CLI::App& app, int& exit_code);
 void add_keygen_command(CLI::App& app, int& exit_code);
+void add_peer_commands(CLI::App& app, int& exit_code);  // dial, accept
 
 }  // namespace srudp::tools

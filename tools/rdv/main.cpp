@@ -1,4 +1,5 @@
-// rdv: the rendezvous server and tools. `rdv serve`, `rdv token`, `rdv keygen`; see commands.hpp.
+// rdv: the rendezvous server and tools. `rdv serve`, `rdv dial`, `rdv accept`, `rdv token`,
+// `rdv keygen`; see commands.hpp.
 #include <spdlog/spdlog.h>
 
 #include "tools/rdv/commands.hpp"
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   srudp::tools::add_serve_command(app, exit_code);
   srudp::tools::add_token_command(app, exit_code);
   srudp::tools::add_keygen_command(app, exit_code);
+  srudp::tools::add_peer_commands(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

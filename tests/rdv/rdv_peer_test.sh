@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# `rdv dial` and `rdv accept` through a real `rdv serve` on loopback: files both ways at once,
+# byte-exact, each side's "peer connected" line, exit 0 on both; an empty stdin; and the failures a
+# user meets (server unreachable, nobody came before the lobby timeout) as a message and exit 1.
+set -euo pipefail
+rdv="$1"
+dir=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$dir"' EXIT
+
+source "$(dirname "$0")/rdv_server.bash"
+start_rdv_server "$dir/serve.log" --lobby-timeout 2s
+pids+=("$rdv_pid")
+url="http://127.0.0.1:$rdv_port"
+
+# Runs one pair: accept with $1 as stdin, dial with $2; outputs in $dir/{accept,dial}.{out,err}.
+pair() {
+  local token
+  token=$("$rdv" token)
+  timeout 30 "$rdv" accept "$url" "$token" <"$1" >"$dir/accept.out" 2>"$dir/accept.err" &
+  local accept_pid=$!
+  pids+=("$accept_pid")
+  local dial_status=0 accept_status=0
+  timeout 30 "$rdv" dial "$url" "$token" <"$2" >"$dir/dial.out" 2>"$dir/dial.err" || dial_status=$?
+  wait "$accept_pid" || accept_status=$?
+  if [[ $dial_status -ne 0 || $accept_status -ne 0 ]]; then
+    echo "exit status: dial $dial_status, accept $accept_status"
+    cat "$dir/dial.err" "$dir/accept.err"
+    exit 1
+  fi
+  for side in dial accept; do
+    grep -Eq '^peer connected relay=(true|false) addr=[^ ]+ dur=[0-9]+ms$' "$dir/$side.err" ||
+      { echo "no 'peer connected' line from $side:"; cat "$dir/$side.err"; exit 1; }
+  done
+}
+
+head -c 3000000 /dev/urandom >"$dir/a"
+head -c 2000001 /dev/urandom >"$dir/b"
+pair "$dir/b" "$dir/a"
+cmp "$dir/a" "$dir/accept.out" || { echo "dial -> accept differs"; exit 1; }
+cmp "$dir/b" "$dir/dial.out" || { echo "accept -> dial differs"; exit 1; }
+grep -h 'peer connected' "$dir/dial.err" "$dir/accept.err"
+
+: >"$dir/empty"
+pair "$dir/empty" "$dir/a"
+cmp "$dir/a" "$dir/accept.out" || { echo "dial -> accept differs (empty stdin on the other side)"; exit 1; }
+[[ ! -s "$dir/dial.out" ]] || { echo "output from an empty stdin"; exit 1; }
+
+# Failures: a message and exit status 1, in bounded time.
+expect_failure() {  # expected message, then the command
+  local expected="$1"
+  shift
+  local status=0
+  timeout 20 "$@" </dev/null >/dev/null 2>"$dir/fail.err" || status=$?
+  [[ $status -eq 1 ]] || { echo "exit status $status for: $*"; cat "$dir/fail.err"; exit 1; }
+  grep -q "$expected" "$dir/fail.err" || { echo "want '$expected', got:"; cat "$dir/fail.err"; exit 1; }
+}
+free_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+expect_failure "refused" "$rdv" dial "http://127.0.0.1:$free_port" "$("$rdv" token)"
+expect_failure "no peer came" "$rdv" accept "$url" "$("$rdv" token)"
+expect_failure "bad server URL" "$rdv" dial "ftp://127.0.0.1" "$("$rdv" token)"
+echo "ok"

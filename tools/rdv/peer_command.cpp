@@ -1,0 +1,201 @@
+// `rdv dial URL TOKEN` and `rdv accept URL TOKEN`: meet the peer through the rdv server, then copy
+// stdin to the peer's stdout and the peer's stdin to our stdout, encrypted, both ways at once.
+//
+// Each side writes on a stream it opens and reads the stream the peer opened, so neither waits for
+// the other to speak first. When stdin ends we half-close our stream; once the peer's stream has
+// ended too, we close like TCP's close(): our written data is delivered (acknowledged) first.
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "io/log.hpp"
+#include "rdv/client.hpp"
+#include "rendezvous/server_url.hpp"
+#include "srudp/error.hpp"
+#include "srudp/stream.hpp"
+#include "tools/rdv/commands.hpp"
+
+namespace srudp::tools {
+namespace {
+
+namespace asio = boost::asio;
+using asio::use_awaitable;
+using namespace asio::experimental::awaitable_operators;
+using Chunk = std::vector<char>;
+using StdinChannel = asio::experimental::concurrent_channel<void(boost::system::error_code, Chunk)>;
+
+struct PeerOptions {
+  std::string url;
+  std::string token;
+  std::string identity_file;
+  std::string pinned_peer;
+};
+
+// Blocking reads of stdin on a thread of their own (stdin may be a file, which no event loop can
+// wait on), handed to the event loop one chunk at a time: the next read waits until the stream
+// took the last chunk, so a slow peer slows the reading.
+void read_stdin(std::shared_ptr<StdinChannel> channel) {
+  for (;;) {
+    Chunk chunk(64 * 1024);
+    const ssize_t n = ::read(STDIN_FILENO, chunk.data(), chunk.size());
+    boost::system::error_code ec;
+    if (n > 0) {
+      chunk.resize(static_cast<std::size_t>(n));
+    } else {
+      chunk.clear();
+      ec = n == 0 ? asio::error::eof : boost::system::error_code(errno, boost::system::system_category());
+      if (n < 0 && errno == EINTR) continue;
+    }
+    channel->async_send(ec, std::move(chunk), asio::use_future).wait();
+    if (ec || !channel->is_open()) return;
+  }
+}
+
+asio::awaitable<void> send_stdin(Stream& stream, std::shared_ptr<StdinChannel> channel) {
+  for (;;) {
+    auto [ec, chunk] = co_await channel->async_receive(asio::as_tuple(use_awaitable));
+    if (ec == asio::error::eof) break;
+    if (ec) throw boost::system::system_error(ec, "reading stdin");
+    co_await asio::async_write(stream, asio::buffer(chunk), use_awaitable);
+  }
+  stream.shutdown_send();
+}
+
+asio::awaitable<void> receive_to_stdout(Connection& connection) {
+  Stream stream = co_await connection.async_accept_stream(use_awaitable);
+  stream.shutdown_send();  // we never write on the peer's stream
+  std::vector<char> buffer(64 * 1024);
+  for (;;) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(buffer), asio::as_tuple(use_awaitable));
+    if (ec == asio::error::eof) break;
+    if (ec) throw boost::system::system_error(ec, "reading from the peer");
+    for (std::size_t done = 0; done < n;) {
+      const ssize_t w = ::write(STDOUT_FILENO, buffer.data() + done, n - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) throw boost::system::system_error(errno, boost::system::system_category(), "writing stdout");
+      done += static_cast<std::size_t>(w);
+    }
+  }
+}
+
+asio::awaitable<int> run_peer(bool dial, const PeerOptions& o, rdv::Client& client) {
+  const char* role = dial ? "dial" : "accept";
+  boost::system::error_code ec;
+  Connection connection;
+  // (Not one co_await over a conditional expression: GCC 12 destroys such a temporary twice.)
+  if (dial) {
+    std::tie(ec, connection) = co_await client.async_dial(o.url, o.token, asio::as_tuple(use_awaitable));
+  } else {
+    std::tie(ec, connection) = co_await client.async_accept(o.url, o.token, asio::as_tuple(use_awaitable));
+  }
+  if (ec) {
+    std::fprintf(stderr, "rdv %s: %s\n", role, ec.message().c_str());
+    co_return 1;
+  }
+  const rdv::PathInfo path = client.path();
+  std::fprintf(stderr, "peer connected relay=%s addr=%s dur=%lldms\n", path.relayed ? "true" : "false",
+               path.address.c_str(), static_cast<long long>(path.elapsed.count()));
+
+  auto channel = std::make_shared<StdinChannel>(co_await asio::this_coro::executor, 1);
+  std::thread(read_stdin, channel).detach();  // may stay blocked in read(): the process exits anyway
+  try {
+    Stream ours = co_await connection.async_open_stream(use_awaitable);
+    co_await (send_stdin(ours, channel) && receive_to_stdout(connection));
+  } catch (const boost::system::system_error& error) {
+    std::fprintf(stderr, "rdv %s: peer lost: %s\n", role, error.what());
+    co_return 1;
+  }
+  // Both directions are finished. Drop our handles: the connection closes once the peer has
+  // acknowledged what we wrote (like TCP's close()); wait for that, then go.
+  connection = Connection();
+  asio::steady_timer poll(co_await asio::this_coro::executor);
+  for (int i = 0; i < 35 * 50 && client.connection_count() > 0; ++i) {
+    poll.expires_after(std::chrono::milliseconds(20));
+    co_await poll.async_wait(use_awaitable);
+  }
+  co_return 0;
+}
+
+int run(bool dial, const PeerOptions& o) {
+  io::log().set_level(spdlog::get_level());
+  if (!rendezvous::parse_server_url(o.url)) {
+    std::fprintf(stderr, "rdv: bad server URL '%s': want http://host[:port][/mount]\n", o.url.c_str());
+    return 1;
+  }
+  rdv::ClientOptions options;
+  options.connection.identity_file = o.identity_file;
+  if (!o.pinned_peer.empty()) {
+    options.connection.pinned_peer = key_from_hex(o.pinned_peer);
+    if (!options.connection.pinned_peer) {
+      std::fprintf(stderr, "rdv: --pin wants the peer's public key as 64 hex digits\n");
+      return 2;
+    }
+  }
+  asio::io_context io;
+  rdv::Client client(io.get_executor(), options);
+  int exit_code = 1;
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    std::fprintf(stderr, "rdv: interrupted\n");
+    std::fflush(stdout);
+    std::_Exit(130);
+  });
+  asio::co_spawn(io, run_peer(dial, o, client), [&](std::exception_ptr e, int code) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& error) {
+        std::fprintf(stderr, "rdv: %s\n", error.what());
+      }
+    }
+    exit_code = e ? 1 : code;
+    client.close();
+    signals.cancel();
+  });
+  io.run();
+  // The stdin thread may still be blocked in read(): leave without waiting for it.
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::_Exit(exit_code);
+}
+
+void add_peer_command(CLI::App& app, int& exit_code, bool dial) {
+  auto options = std::make_shared<PeerOptions>();
+  auto* command = app.add_subcommand(
+      dial ? "dial" : "accept",
+      dial ? "meet the peer that accepts with TOKEN at the rdv server URL; stdin to its stdout and back"
+           : "wait for the peer that dials with TOKEN at the rdv server URL; stdin to its stdout and back");
+  command->add_option("url", options->url, "the rdv server, http://host[:port][/mount]")->required();
+  command->add_option("token", options->token, "the shared token (from 'rdv token')")->required();
+  command->add_option("--identity", options->identity_file, "our identity key file (from 'rdv keygen')");
+  command->add_option("--pin", options->pinned_peer, "the peer's public key (64 hex digits): refuse anyone else");
+  command->callback([options, &exit_code, dial] { exit_code = run(dial, *options); });
+}
+
+}  // namespace
+
+void add_peer_commands(CLI::App& app, int& exit_code) {
+  add_peer_command(app, exit_code, true);
+  add_peer_command(app, exit_code, false);
+}
+
+}  // namespace srudp::tools

@@ -35,6 +35,8 @@ namespace {
 
 constexpr std::string_view kLookupLabel = "srudp/1 rdv lookup id";
 constexpr std::string_view kPskLabel = "srudp/1 rdv handshake psk";
+constexpr std::string_view kDialerCheckLabel = "srudp/1 rdv dialer check key";
+constexpr std::string_view kAcceptorCheckLabel = "srudp/1 rdv acceptor check key";
 
 // BLAKE2b of the token, keyed with `label`.
 void keyed_hash(std::string_view label, std::string_view token, std::span<std::uint8_t> out) {
@@ -52,6 +54,8 @@ Result<TokenSecrets> derive_token_secrets(std::string_view token) {
   keyed_hash(kLookupLabel, token, lookup);
   out.lookup_id = base32_encode(lookup);
   keyed_hash(kPskLabel, token, out.psk);
+  keyed_hash(kDialerCheckLabel, token, out.dialer_check_key);
+  keyed_hash(kAcceptorCheckLabel, token, out.acceptor_check_key);
   sodium_memzero(lookup.data(), lookup.size());
   return out;
 }

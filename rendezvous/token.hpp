@@ -27,6 +27,10 @@ std::string make_token(RandomSource& random);
 struct TokenSecrets {
   std::string lookup_id;  // 32 base32 characters (160 bits)
   std::array<std::uint8_t, 32> psk{};
+  // Keys of the hole-punching checks (rendezvous/path_check.hpp), one per sender role, so that a
+  // check reflected back at its sender does not authenticate.
+  std::array<std::uint8_t, 32> dialer_check_key{};
+  std::array<std::uint8_t, 32> acceptor_check_key{};
 };
 inline constexpr std::size_t kMaxTokenSize = 256;
 // errc::invalid_argument for an empty token or one over kMaxTokenSize bytes.

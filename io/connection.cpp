@@ -66,6 +66,11 @@ boost::asio::ip::udp::endpoint Connection::remote_endpoint() const {
   return user_ ? user_->core().remote_endpoint() : boost::asio::ip::udp::endpoint();
 }
 
+boost::system::error_code Connection::set_path(const boost::asio::ip::udp::endpoint& peer) {
+  if (!user_) return boost::asio::error::bad_descriptor;
+  return user_->core().set_path(peer);
+}
+
 std::optional<Key> Connection::peer_identity() const {
   return user_ ? user_->core().peer_identity() : std::nullopt;
 }

@@ -320,6 +320,14 @@ ConnectionStats ConnectionCore::stats() {
   return out;
 }
 
+boost::system::error_code ConnectionCore::set_path(const boost::asio::ip::udp::endpoint& peer) {
+  transport::Connection* connection = transport();
+  if (connection == nullptr) return make_error_code(errc::connection_closed);
+  connection->set_path(to_socket_address(peer));
+  request_drive();
+  return {};
+}
+
 boost::asio::ip::udp::endpoint ConnectionCore::remote_endpoint() {
   auto* connection = transport();
   return connection ? to_udp_endpoint(connection->peer_address()) : boost::asio::ip::udp::endpoint();

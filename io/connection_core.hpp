@@ -64,6 +64,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   void close(std::uint64_t app_error, std::string_view reason);
   ConnectionStats stats();
   boost::asio::ip::udp::endpoint remote_endpoint();
+  boost::system::error_code set_path(const boost::asio::ip::udp::endpoint& peer);
   std::optional<Key> peer_identity();
   void on_user_gone();  // the last application handle was dropped: close, after a linger
 

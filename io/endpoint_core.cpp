@@ -137,6 +137,16 @@ void EndpointCore::attach_path(const SocketAddress& address, std::shared_ptr<Dat
 
 void EndpointCore::detach_path(const SocketAddress& address) { paths_.erase(address); }
 
+void EndpointCore::send_raw(const SocketAddress& to, std::span<const std::uint8_t> datagram) {
+  if (!open_ || waiting_writable_ || datagram.size() > kSlotBytes) return;  // best effort, as UDP
+  // Through the batch (flushed at once), so it keeps its order with what is queued.
+  if (tx_batch_.size() == kBatchSize && !send_batch()) return;
+  std::span<std::uint8_t> slot(tx_storage_.data() + tx_batch_.size() * kSlotBytes, kSlotBytes);
+  std::copy(datagram.begin(), datagram.end(), slot.begin());
+  tx_batch_.push_back(OutgoingDatagram{to, slot.first(datagram.size())});
+  send_batch();
+}
+
 // ---- the loop ------------------------------------------------------------------------------------
 
 void EndpointCore::wait_readable() {
@@ -154,7 +164,14 @@ void EndpointCore::on_readable(const boost::system::error_code& ec) {
     }
     if (received->empty()) break;
     const Instant t = now();
-    for (const ReceivedDatagram& d : *received) transport_.handle_datagram(t, d.from, d.data);
+    for (const ReceivedDatagram& d : *received) {
+      if (foreign_handler_ && !d.data.empty() && d.data[0] < 0x40) {
+        foreign_handler_(d.from, d.data);
+        if (!open_) return;
+        continue;
+      }
+      transport_.handle_datagram(t, d.from, d.data);
+    }
     // ACKs free congestion window: send before reading on, as the kernel would pace us anyway.
     process_events();
     flush();

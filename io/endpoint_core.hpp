@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -68,6 +69,11 @@ class EndpointCore : public std::enable_shared_from_this<EndpointCore> {
   void attach_path(const SocketAddress& address, std::shared_ptr<DatagramPath> path);
   void detach_path(const SocketAddress& address);
   std::size_t connection_count() const { return connections_.size(); }  // open or lingering
+  // Datagrams that are not srudp's (first byte below 0x40: STUN, RFC 7983) go to `handler` rather
+  // than the transport, which would drop them; send_raw() sends such a datagram from the socket.
+  using ForeignHandler = std::function<void(const SocketAddress& from, std::span<const std::uint8_t> datagram)>;
+  void set_foreign_handler(ForeignHandler handler) { foreign_handler_ = std::move(handler); }
+  void send_raw(const SocketAddress& to, std::span<const std::uint8_t> datagram);
 
  private:
   static constexpr std::size_t kBatchSize = 64;    // datagrams per receive or send call
@@ -103,6 +109,7 @@ class EndpointCore : public std::enable_shared_from_this<EndpointCore> {
   std::size_t tx_sent_ = 0;  // datagrams of tx_batch_ the kernel took
 
   std::map<SocketAddress, std::shared_ptr<DatagramPath>> paths_;
+  ForeignHandler foreign_handler_;
   std::map<transport::ConnectionHandle, std::shared_ptr<ConnectionCore>> connections_;
   std::deque<std::shared_ptr<ConnectionCore>> accept_queue_;  // established, not yet accepted
   WaitQueue<ConnectOperation> accept_waiters_;

@@ -8,7 +8,9 @@
 // From the token the client derives the lookup id it sends the server and the handshake PSK the
 // server never sees (rendezvous::derive_token_secrets). It sends DIAL or ACCEPT (rdv/1), waits in
 // the server's lobby for the peer, and runs the srudp connection through the server's relay: the
-// relay carries srudp packets in frames and sees only ciphertext.
+// relay carries srudp packets in frames and sees only ciphertext. Both peers punch holes towards
+// each other's candidates (rendezvous/hole_puncher.hpp) on the connection's own UDP socket, and
+// the dialer moves the connection to a direct path when one works (PathPolicy).
 //
 // Keep the Client while the connection is in use: it owns the UDP socket and the relay.
 #pragma once
@@ -29,10 +31,23 @@
 
 namespace srudp::rdv {
 
+// How the dialer picks the path (the acceptor follows whatever the dialer does).
+enum class PathPolicy {
+  fast,         // the relay carries data at once; punching goes on, and a direct path takes over
+                // when it works (and hands back to the relay if it goes dark)
+  wait,         // rdv's picker: a direct path if one works within `wait`, else the relay (and fast from there)
+  direct_only,  // never the relay: no_path when punching fails
+  relay_only,   // never punch
+};
+
 struct ClientOptions {
   // Identity keys, pinning, windows, timeouts. The PSK is the token's (any psk set here is replaced).
   ConnectionOptions connection;
+  PathPolicy policy = PathPolicy::fast;
+  std::chrono::milliseconds wait{1000};                      // for PathPolicy::wait
   std::chrono::milliseconds server_connect_timeout{10'000};  // TCP connect to the rdv server
+  std::uint16_t stun_port = 3478;  // the rdv server's STUN port (our public UDP address); 0: none
+  bool loopback_candidates = false;  // offer 127.0.0.1 / ::1 too (tests on one machine)
 };
 
 // How the connection reaches the peer.
@@ -75,7 +90,8 @@ class Client {
         completion, std::move(url), std::move(token));
   }
 
-  PathInfo path() const;  // after completion
+  // The path in use now (after completion; it changes when the connection moves).
+  PathInfo path() const;
   // Open connections (or ones still delivering after a graceful close) on this client's socket.
   std::size_t connection_count() const;
   void close();

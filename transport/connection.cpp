@@ -93,6 +93,7 @@ struct Connection::State {
 
   // Path and anti-amplification.
   SocketAddress peer;
+  bool follow_peer = true;  // false once the application picked the path (set_path)
   bool path_validated = false;
   std::optional<SocketAddress> validated_peer;  // the last address that passed validation
   std::uint64_t path_received = 0;
@@ -428,10 +429,10 @@ struct Connection::State {
       return;
     }
 
-    // Follow the peer to a new address only for authenticated, non-replayed, newest packets.
+    // Follow the peer to a new address only for authenticated, non-replayed, newest packets
+    // (an older one from elsewhere, say still on its way over the relay, is only read).
     if (from != peer) {
-      if (!newest) return;
-      migrate_to(from, datagram.size());
+      if (newest && follow_peer) migrate_to(from, datagram.size());
     } else if (!path_validated && !challenge) {
       mark_path_validated();  // the first authenticated packet at the handshake address
     }
@@ -1113,6 +1114,17 @@ ConnectionState Connection::state() const { return s_->state; }
 std::error_code Connection::error() const { return s_->error; }
 const wire::ConnectionId& Connection::local_cid() const { return s_->local_cid; }
 const SocketAddress& Connection::peer_address() const { return s_->peer; }
+
+void Connection::set_path(const SocketAddress& address) {
+  State& st = *s_;
+  st.follow_peer = false;
+  if (address == st.peer) return;
+  ++st.stats.path_migrations;
+  st.peer = address;
+  st.challenge.reset();
+  st.challenge_due = false;
+  st.mark_path_validated();
+}
 const std::optional<crypto::PublicKey>& Connection::peer_identity() const { return s_->peer_identity; }
 
 ConnectionStats Connection::stats() const {

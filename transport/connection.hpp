@@ -187,6 +187,12 @@ class Connection {
 
   void close(std::uint64_t error_code, std::string_view reason);
 
+  // Sends to `address` from now on: a path the application proved to work both ways (the rdv
+  // client's hole punching, or the relay). It counts as validated. From then on the connection no
+  // longer follows the peer to the address of its newest packet (the application picks the path;
+  // the peer follows us). Packets keep being accepted from any address.
+  void set_path(const SocketAddress& address);
+
   ConnectionState state() const;
   std::error_code error() const;
   bool is_established() const { return state() == ConnectionState::established; }

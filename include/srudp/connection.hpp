@@ -86,10 +86,30 @@ class Connection {
 
   ConnectionStats stats() const;
   boost::asio::ip::udp::endpoint remote_endpoint() const;  // the peer's current address
+  // Sends to `peer` from now on: an address you proved reaches the peer both ways (srudp's rdv
+  // client does this after hole punching). The connection then stops following the peer's
+  // address changes by itself; the peer follows ours. Error connection_closed when it is over.
+  boost::system::error_code set_path(const boost::asio::ip::udp::endpoint& peer);
   std::optional<Key> peer_identity() const;                // its public key, with identity keys
   std::string id() const;                                  // our connection id in hex (as in logs)
 
   friend bool operator==(const Connection& a, const Connection& b) noexcept { return a.user_ == b.user_; }
+
+  // A reference that does not keep the connection open (an observer's): lock() is the
+  // connection while some Connection or Stream handle keeps it open, an empty handle after.
+  class Weak {
+   public:
+    Connection lock() const { return Connection(user_.lock()); }
+
+   private:
+    friend class Connection;
+    std::weak_ptr<io::ConnectionUser> user_;
+  };
+  Weak weak() const noexcept {
+    Weak w;
+    w.user_ = user_;
+    return w;
+  }
 
  private:
   friend class io::ConnectionCore;

@@ -420,6 +420,39 @@ TEST(Connection, NatRebindingMidTransferCompletesAndValidatesThePath) {
   EXPECT_GE(t.server().stats().path_migrations, 1u);
 }
 
+// set_path: the application picked the path (the rdv client after hole punching). The connection
+// sends there at once, counts it validated, and no longer follows the peer's address by itself.
+TEST(Connection, SetPathSendsThereAndStopsFollowingThePeer) {
+  Pair t(31, delay_link(milliseconds(10)), delay_link(milliseconds(10)));
+  const SocketAddress alias = SocketAddress::v4(203, 0, 113, 99, 7000);    // another way to B
+  const SocketAddress rebound = SocketAddress::v4(198, 51, 100, 2, 4444);  // B's NAT moves it
+  std::uint64_t via_alias = 0, from_rebound = 0;
+  bool rebind = false;
+  t.net.add_tap(t.net.internet(), [&](Instant, sim::Datagram& d) {
+    if (d.to == alias) {
+      ++via_alias;
+      d.to = kB;
+    }
+    if (rebind && d.from == kB) {
+      ++from_rebound;
+      d.from = rebound;
+    }
+    if (d.to == rebound) d.to = kB;
+    return sim::TapVerdict::pass;
+  });
+  ASSERT_TRUE(t.net.run_until([&] { return t.established(); }, seconds(5)));
+  t.client().set_path(alias);
+  rebind = true;
+  t.net.wake(t.a);
+  auto out = transfer(t, 1 << 20, seconds(20));
+  EXPECT_TRUE(out.completed);
+  EXPECT_GT(via_alias, 100u);
+  EXPECT_GT(from_rebound, 10u);
+  EXPECT_EQ(t.client().peer_address(), alias);  // not `rebound`: it no longer follows
+  EXPECT_EQ(t.client().stats().path_validation_failures, 0u);
+  EXPECT_EQ(t.server().peer_address(), kA);  // B's view of A never changed
+}
+
 TEST(Connection, SpoofedOrReplayedPacketsFromANewAddressDoNotMoveThePath) {
   Pair t(26, delay_link(milliseconds(10)), delay_link(milliseconds(10)));
   std::vector<sim::Datagram> captured;

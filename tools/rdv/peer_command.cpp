@@ -31,6 +31,7 @@
 #include "rendezvous/server_url.hpp"
 #include "srudp/error.hpp"
 #include "srudp/stream.hpp"
+#include "tools/rdv/cli_values.hpp"
 #include "tools/rdv/commands.hpp"
 
 namespace srudp::tools {
@@ -47,7 +48,44 @@ struct PeerOptions {
   std::string token;
   std::string identity_file;
   std::string pinned_peer;
+  std::string policy = "fast";
+  bool relay_only = false;
+  std::uint16_t stun_port = 3478;
+  bool include_loopback = false;
 };
+
+// "fast", "wait=1s" / "wait=500ms", "direct-only", "relay-only".
+bool parse_policy(const std::string& text, rdv::ClientOptions& options) {
+  if (text == "fast") {
+    options.policy = rdv::PathPolicy::fast;
+  } else if (text == "direct-only") {
+    options.policy = rdv::PathPolicy::direct_only;
+  } else if (text == "relay-only") {
+    options.policy = rdv::PathPolicy::relay_only;
+  } else if (text.starts_with("wait=")) {
+    const auto duration = parse_duration(text.substr(5));
+    if (!duration) return false;
+    options.policy = rdv::PathPolicy::wait;
+    options.wait = std::chrono::duration_cast<std::chrono::milliseconds>(*duration);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// One stderr line each time the connection changes path.
+asio::awaitable<void> report_path_changes(rdv::Client& client, rdv::PathInfo last) {
+  asio::steady_timer poll(co_await asio::this_coro::executor);
+  for (;;) {
+    poll.expires_after(std::chrono::milliseconds(100));
+    co_await poll.async_wait(use_awaitable);
+    const rdv::PathInfo now = client.path();
+    if (now.relayed == last.relayed && now.address == last.address) continue;
+    std::fprintf(stderr, "path relay=%s addr=%s after=%.1fs\n", now.relayed ? "true" : "false", now.address.c_str(),
+                 static_cast<double>(now.elapsed.count()) / 1000.0);
+    last = now;
+  }
+}
 
 // Blocking reads of stdin on a thread of their own (stdin may be a file, which no event loop can
 // wait on), handed to the event loop one chunk at a time: the next read waits until the stream
@@ -114,6 +152,7 @@ asio::awaitable<int> run_peer(bool dial, const PeerOptions& o, rdv::Client& clie
   std::fprintf(stderr, "peer connected relay=%s addr=%s dur=%lldms\n", path.relayed ? "true" : "false",
                path.address.c_str(), static_cast<long long>(path.elapsed.count()));
 
+  asio::co_spawn(co_await asio::this_coro::executor, report_path_changes(client, path), asio::detached);
   auto channel = std::make_shared<StdinChannel>(co_await asio::this_coro::executor, 1);
   std::thread(read_stdin, channel).detach();  // may stay blocked in read(): the process exits anyway
   try {
@@ -141,6 +180,13 @@ int run(bool dial, const PeerOptions& o) {
     return 1;
   }
   rdv::ClientOptions options;
+  if (!parse_policy(o.relay_only ? "relay-only" : o.policy, options)) {
+    std::fprintf(stderr, "rdv: bad --policy '%s': want fast, wait=DURATION, direct-only or relay-only\n",
+                 o.policy.c_str());
+    return 2;
+  }
+  options.stun_port = o.stun_port;
+  options.loopback_candidates = o.include_loopback;
   options.connection.identity_file = o.identity_file;
   if (!o.pinned_peer.empty()) {
     options.connection.pinned_peer = key_from_hex(o.pinned_peer);
@@ -169,7 +215,7 @@ int run(bool dial, const PeerOptions& o) {
     }
     exit_code = e ? 1 : code;
     client.close();
-    signals.cancel();
+    io.stop();  // the path reporter and any timers: nothing left to wait for
   });
   io.run();
   // The stdin thread may still be blocked in read(): leave without waiting for it.
@@ -188,6 +234,12 @@ void add_peer_command(CLI::App& app, int& exit_code, bool dial) {
   command->add_option("token", options->token, "the shared token (from 'rdv token')")->required();
   command->add_option("--identity", options->identity_file, "our identity key file (from 'rdv keygen')");
   command->add_option("--pin", options->pinned_peer, "the peer's public key (64 hex digits): refuse anyone else");
+  command->add_option("--policy", options->policy,
+                      "path: fast (relay at once, direct when it works), wait=1s, direct-only, relay-only");
+  command->add_flag("-r,--relay", options->relay_only, "relay only (the same as --policy relay-only)");
+  command->add_option("--stun-port", options->stun_port, "the rdv server's STUN port (0: none)");
+  command->add_flag("--include-loopback", options->include_loopback,
+                    "offer loopback addresses as candidates too (both peers on one machine)");
   command->callback([options, &exit_code, dial] { exit_code = run(dial, *options); });
 }
 

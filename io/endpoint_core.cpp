@@ -139,6 +139,7 @@ void EndpointCore::detach_path(const SocketAddress& address) { paths_.erase(addr
 
 void EndpointCore::send_raw(const SocketAddress& to, std::span<const std::uint8_t> datagram) {
   if (!open_ || waiting_writable_ || datagram.size() > kSlotBytes) return;  // best effort, as UDP
+  if (send_filter_ && !send_filter_(to)) return;
   // Through the batch (flushed at once), so it keeps its order with what is queued.
   if (tx_batch_.size() == kBatchSize && !send_batch()) return;
   std::span<std::uint8_t> slot(tx_storage_.data() + tx_batch_.size() * kSlotBytes, kSlotBytes);
@@ -258,6 +259,7 @@ void EndpointCore::transmit(const SocketAddress& to, std::span<const std::uint8_
       return;
     }
   }
+  if (send_filter_ && !send_filter_(to)) return;
   tx_batch_.push_back(OutgoingDatagram{to, datagram});
 }
 

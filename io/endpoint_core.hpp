@@ -74,6 +74,10 @@ class EndpointCore : public std::enable_shared_from_this<EndpointCore> {
   using ForeignHandler = std::function<void(const SocketAddress& from, std::span<const std::uint8_t> datagram)>;
   void set_foreign_handler(ForeignHandler handler) { foreign_handler_ = std::move(handler); }
   void send_raw(const SocketAddress& to, std::span<const std::uint8_t> datagram);
+  // Fault injection for tests: datagrams for the UDP socket whose destination `filter` rejects
+  // vanish, as in a black hole (attached paths are not filtered).
+  using SendFilter = std::function<bool(const SocketAddress& to)>;
+  void set_send_filter(SendFilter filter) { send_filter_ = std::move(filter); }
 
  private:
   static constexpr std::size_t kBatchSize = 64;    // datagrams per receive or send call
@@ -110,6 +114,7 @@ class EndpointCore : public std::enable_shared_from_this<EndpointCore> {
 
   std::map<SocketAddress, std::shared_ptr<DatagramPath>> paths_;
   ForeignHandler foreign_handler_;
+  SendFilter send_filter_;
   std::map<transport::ConnectionHandle, std::shared_ptr<ConnectionCore>> connections_;
   std::deque<std::shared_ptr<ConnectionCore>> accept_queue_;  // established, not yet accepted
   WaitQueue<ConnectOperation> accept_waiters_;

@@ -396,6 +396,10 @@ std::size_t Client::connection_count() const {
                                                                       : 0;
 }
 
+Endpoint* Client::endpoint() {
+  return session_ && session_->endpoint ? &*session_->endpoint : nullptr;
+}
+
 void Client::close() {
   if (session_) session_->close();
 }

@@ -27,6 +27,7 @@
 #include <boost/system/error_code.hpp>
 
 #include "srudp/connection.hpp"
+#include "srudp/endpoint.hpp"
 #include "srudp/options.hpp"
 
 namespace srudp::rdv {
@@ -94,6 +95,8 @@ class Client {
   PathInfo path() const;
   // Open connections (or ones still delivering after a graceful close) on this client's socket.
   std::size_t connection_count() const;
+  // The UDP endpoint the connection runs on (after async_dial / async_accept started), or null.
+  Endpoint* endpoint();
   void close();
 
  private:

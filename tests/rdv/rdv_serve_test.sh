@@ -7,7 +7,7 @@ log=$(mktemp)
 trap 'kill -9 "$pid" 2>/dev/null || true; rm -f "$log"' EXIT
 
 source "$(dirname "$0")/rdv_server.bash"
-start_rdv_server "$log"
+start_rdv_server "$log" --stun-ports 0,0
 pid=$rdv_pid
 port=$rdv_port
 

@@ -191,7 +191,7 @@ void ClientSession::use_relay(std::string_view already_read) {
   server_.reset();
   endpoint->core()->attach_path(rendezvous::relay_path_address(), relay_);
   relay_->start([weak = weak_from_this()](boost::system::error_code ec) {
-    io::log().info("rdv: relay closed: {}", ec.message());
+    io::log().debug("rdv: relay closed: {}", ec.message());
     if (auto self = weak.lock(); self && self->dial_ && self->direct_) self->move_to(self->direct_);
   });
 }

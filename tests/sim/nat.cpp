@@ -67,8 +67,15 @@ NatConfig NatConfig::udp_blocking() {
   return c;
 }
 
+NatConfig NatConfig::bare_masquerade() {
+  NatConfig c;
+  c.conntrack_collisions = true;
+  return c;
+}
+
 std::string NatConfig::describe() const {
   if (udp_blocked) return "UDP blocked";
+  if (conntrack_collisions) return "bare masquerade (conntrack port collisions)";
   std::string s;
   s += name(mapping);
   s += '/';
@@ -163,9 +170,54 @@ std::optional<std::uint16_t> NatTable::allocate_port(std::uint16_t wanted) {
   return std::nullopt;
 }
 
+NatTable::Verdict NatTable::conntrack_outbound(Instant now, const SocketAddress& internal,
+                                               const SocketAddress& remote) {
+  const auto fresh = [&](Instant t) { return now - t < config_.mapping_timeout; };
+  const auto flow_key = std::pair{internal, remote};
+  auto it = flows_.find(flow_key);
+  if (it != flows_.end() && !fresh(it->second.last_used)) {
+    flows_.erase(it);
+    it = flows_.end();
+  }
+  if (it == flows_.end()) {
+    const auto tuple_free = [&](std::uint16_t port) {
+      const auto u = unsolicited_.find({port, remote});
+      if (u != unsolicited_.end() && fresh(u->second)) return false;
+      for (const auto& [key, flow] : flows_) {
+        if (flow.port == port && key.second == remote && fresh(flow.last_used)) return false;
+      }
+      return true;
+    };
+    std::uint16_t port = internal.port;
+    for (std::uint32_t p = config_.port_min; !tuple_free(port) && p <= config_.port_max; ++p) {
+      port = static_cast<std::uint16_t>(p);
+    }
+    if (!tuple_free(port)) return drop(DropCause::nat_no_port);
+    it = flows_.emplace(flow_key, Flow{port, now}).first;
+    ++counters_.mappings_created;
+  }
+  it->second.last_used = now;
+  ++counters_.outbound;
+  return Verdict{at_port(public_ip_, it->second.port), DropCause::count_};
+}
+
+NatTable::Verdict NatTable::conntrack_inbound(Instant now, const SocketAddress& remote, const SocketAddress& external) {
+  if (external.ip == public_ip_) {
+    for (auto& [key, flow] : flows_) {
+      if (flow.port != external.port || key.second != remote || now - flow.last_used >= config_.mapping_timeout) continue;
+      if (config_.inbound_refreshes) flow.last_used = now;
+      ++counters_.inbound;
+      return Verdict{key.first, DropCause::count_};
+    }
+    unsolicited_[{external.port, remote}] = now;  // nothing listens, but conntrack remembers it
+  }
+  return drop(DropCause::nat_filtered);
+}
+
 NatTable::Verdict NatTable::outbound(Instant now, const SocketAddress& internal,
                                      const SocketAddress& remote) {
   if (config_.udp_blocked) return drop(DropCause::nat_udp_blocked);
+  if (config_.conntrack_collisions) return conntrack_outbound(now, internal, remote);
   const Key key = key_for(internal, remote);
   auto found = port_by_key_.find(key);
   if (found != port_by_key_.end() && !alive(by_port_.at(found->second), now)) {
@@ -198,6 +250,7 @@ NatTable::Verdict NatTable::outbound(Instant now, const SocketAddress& internal,
 NatTable::Verdict NatTable::inbound(Instant now, const SocketAddress& remote,
                                     const SocketAddress& external) {
   if (config_.udp_blocked) return drop(DropCause::nat_udp_blocked);
+  if (config_.conntrack_collisions) return conntrack_inbound(now, remote, external);
   const auto it = external.ip == public_ip_ ? by_port_.find(external.port) : by_port_.end();
   if (it == by_port_.end() || !alive(it->second, now)) return drop(DropCause::nat_no_mapping);
   Mapping& m = it->second;
@@ -213,6 +266,11 @@ NatTable::Verdict NatTable::inbound(Instant now, const SocketAddress& remote,
 
 std::optional<SocketAddress> NatTable::peek_mapping(Instant now, const SocketAddress& internal,
                                                     const SocketAddress& remote) const {
+  if (config_.conntrack_collisions) {
+    const auto flow = flows_.find({internal, remote});
+    if (flow == flows_.end() || now - flow->second.last_used >= config_.mapping_timeout) return std::nullopt;
+    return at_port(public_ip_, flow->second.port);
+  }
   const auto found = port_by_key_.find(key_for(internal, remote));
   if (found == port_by_key_.end() || !alive(by_port_.at(found->second), now)) return std::nullopt;
   return at_port(public_ip_, found->second);
@@ -220,6 +278,8 @@ std::optional<SocketAddress> NatTable::peek_mapping(Instant now, const SocketAdd
 
 std::size_t NatTable::live_mappings(Instant now) const {
   std::size_t n = 0;
+  for (const auto& [key, flow] : flows_)
+    if (now - flow.last_used < config_.mapping_timeout) ++n;
   for (const auto& [port, m] : by_port_)
     if (alive(m, now)) ++n;
   return n;

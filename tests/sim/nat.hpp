@@ -47,12 +47,20 @@ struct NatConfig {
   bool inbound_refreshes = false;  // REQ-6: outbound always refreshes; inbound only if set
   bool hairpinning = false;        // REQ-9: internal hosts may reach each other's mappings
   bool udp_blocked = false;        // drop every UDP datagram, both directions
+  // Linux `masquerade` with no input-drop rule (../shared/natlab.md, the port-collision note):
+  // each (internal, remote) flow is a conntrack entry that keeps the source port when the tuple
+  // (public ip:port, remote) is free; only the flow's remote may answer; and an unsolicited
+  // inbound datagram leaves an entry of its own that occupies (port, remote) for mapping_timeout,
+  // so a flow opened to that remote afterwards gets another port. The other settings but
+  // mapping_timeout, inbound_refreshes and port_min/max are ignored.
+  bool conntrack_collisions = false;
 
   static NatConfig full_cone();             // EIM / EIF
   static NatConfig restricted_cone();       // EIM / ADF
   static NatConfig port_restricted_cone();  // EIM / APDF
   static NatConfig symmetric();             // APDM / APDF
   static NatConfig udp_blocking();          // a firewall that drops all UDP
+  static NatConfig bare_masquerade();       // conntrack_collisions
 
   std::string describe() const;
 };
@@ -109,6 +117,16 @@ class NatTable {
   void expire_all(Instant now);
   std::optional<std::uint16_t> allocate_port(std::uint16_t wanted);
   Verdict drop(DropCause cause);
+
+  // conntrack_collisions: flows by (internal, remote), and the (port, remote) tuples in use.
+  struct Flow {
+    std::uint16_t port = 0;
+    Instant last_used{};
+  };
+  Verdict conntrack_outbound(Instant now, const SocketAddress& internal, const SocketAddress& remote);
+  Verdict conntrack_inbound(Instant now, const SocketAddress& remote, const SocketAddress& external);
+  std::map<std::pair<SocketAddress, SocketAddress>, Flow> flows_;
+  std::map<std::pair<std::uint16_t, SocketAddress>, Instant> unsolicited_;  // (port, remote) -> when
 
   NatConfig config_;
   IpAddress public_ip_;

@@ -305,3 +305,30 @@ TEST(Nat, NestedNatsTranslateTwice) {
 
 }  // namespace
 }  // namespace srudp::sim
+
+namespace srudp::sim {
+namespace {
+
+// The port-collision note of ../shared/natlab.md, on the table itself.
+TEST(Nat, BareMasqueradeMovesAFlowAfterAnUnsolicitedInboundFromItsRemote) {
+  NatTable table(NatConfig::bare_masquerade(), kNatIp, Rng(1));
+  const Instant t0 = kEpoch;
+  // A flow to the STUN server keeps the source port.
+  EXPECT_EQ(table.outbound(t0, kClient, kServer1).address, SocketAddress::v4(198, 51, 100, 1, 4000));
+  // The peer (kServer2) punches first: nothing lets it in, but conntrack keeps its tuple.
+  EXPECT_FALSE(table.inbound(t0, kServer2, SocketAddress::v4(198, 51, 100, 1, 4000)));
+  // Our own flow to the peer can no longer have port 4000: the router picks another.
+  const auto towards_peer = table.outbound(t0 + std::chrono::milliseconds(5), kClient, kServer2);
+  ASSERT_TRUE(towards_peer);
+  EXPECT_NE(towards_peer.address->port, 4000);
+  EXPECT_EQ(table.peek_mapping(t0, kClient, kServer2), towards_peer.address);
+  // Only the flow's remote may answer, on the flow's port.
+  EXPECT_EQ(table.inbound(t0, kServer2, *towards_peer.address).address, kClient);
+  EXPECT_FALSE(table.inbound(t0, kServer1OtherPort, *towards_peer.address));
+  EXPECT_EQ(table.live_mappings(t0), 2u);
+  // Another remote meets no collision: port 4000 again.
+  EXPECT_EQ(table.outbound(t0, kClient, kServer1OtherPort).address->port, 4000);
+}
+
+}  // namespace
+}  // namespace srudp::sim

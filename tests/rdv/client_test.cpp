@@ -195,6 +195,48 @@ TEST(RdvClient, FastStartMovesToDirectAndFallsBackToTheRelayInABlackout) {
   EXPECT_LT(dialer_paths[2].second, transfer_done) << "the fallback should happen mid-transfer";
 }
 
+// UDP blocked entirely (both ways, from the start): punching finds nothing, the connection stays
+// on the relay over TCP and carries everything.
+TEST(RdvClient, UdpBlockedEntirelyStaysOnTheRelay) {
+  PunchingSetup setup;
+  asio::io_context io;
+  rdv::Client dialer(io.get_executor(), setup.options(rdv::PathPolicy::fast));
+  rdv::Client acceptor(io.get_executor(), setup.options(rdv::PathPolicy::fast));
+  const std::string token = fresh_token();
+  const auto data = pattern(4 << 20, 4);
+  bool dialer_relayed_throughout = true;
+  auto block_udp = [&]() -> asio::awaitable<void> {
+    asio::steady_timer timer(io);
+    while (!dialer.endpoint() || !acceptor.endpoint()) {
+      timer.expires_after(1ms);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    for (rdv::Client* c : {&dialer, &acceptor}) c->endpoint()->core()->set_send_filter([](const SocketAddress&) { return false; });
+  };
+  auto accept_side = [&]() -> asio::awaitable<void> {
+    Connection c = co_await acceptor.async_accept(url_of(setup.server), token, asio::use_awaitable);
+    Stream s = co_await c.async_accept_stream(asio::use_awaitable);
+    const auto [n, digest] = co_await read_to_end(s);
+    EXPECT_EQ(digest, Sha256::of(data));
+    s.shutdown_send();
+  };
+  auto dial_side = [&]() -> asio::awaitable<void> {
+    Connection c = co_await dialer.async_dial(url_of(setup.server), token, asio::use_awaitable);
+    Stream s = co_await c.async_open_stream(asio::use_awaitable);
+    co_await asio::async_write(s, asio::buffer(data), asio::use_awaitable);
+    s.shutdown_send();
+    dialer_relayed_throughout = dialer_relayed_throughout && dialer.path().relayed;
+    co_await read_to_end(s);
+    dialer_relayed_throughout = dialer_relayed_throughout && dialer.path().relayed;
+  };
+  Tasks tasks(io);
+  tasks.spawn(block_udp());
+  tasks.spawn(accept_side());
+  tasks.spawn(dial_side());
+  ASSERT_TRUE(tasks.run(30s));
+  EXPECT_TRUE(dialer_relayed_throughout);
+}
+
 // What the server says, as the error the application sees.
 TEST(RdvClient, ServerRefusalsBecomeErrors) {
   auto config = loopback_config();

@@ -1,5 +1,5 @@
-# `cmake --install` support: the library `srudp` (the Asio layer) and every project library it
-# links (the sans-IO core, the generated protobuf code), the public headers (include/srudp/), the
+# `cmake --install` support: the library `srudp` (the Asio layer), the rdv client
+# `srudp_rdv_client`, and every project library they link (the sans-IO core, the generated protobuf code), the public headers (include/srudp/), the
 # core headers under include/srudp/core/ (they include each other as "common/x.hpp", so that
 # directory is on the installed targets' include path), a CMake package (find_package(srudp),
 # targets srudp::srudp, srudp::transport, ...) and a pkg-config file (srudp.pc).
@@ -47,7 +47,13 @@ if(NOT TARGET srudp)
   return()
 endif()
 
-srudp_link_closure(srudp SRUDP_INSTALL_TARGETS)
+# The rdv client (srudp::rdv_client, include/srudp/rdv_client.hpp) sits on top of srudp: its
+# closure holds everything.
+if(TARGET srudp_rdv_client)
+  srudp_link_closure(srudp_rdv_client SRUDP_INSTALL_TARGETS)
+else()
+  srudp_link_closure(srudp SRUDP_INSTALL_TARGETS)
+endif()
 
 # Exported as srudp::srudp, srudp::transport, srudp::common ... ; the core needs C++20 from users.
 foreach(target IN LISTS SRUDP_INSTALL_TARGETS)

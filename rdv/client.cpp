@@ -1,4 +1,4 @@
-#include "rdv/client.hpp"
+#include "srudp/rdv_client.hpp"
 
 #include <string_view>
 #include <utility>
@@ -105,6 +105,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // Once established (the dialer moves it between paths). Weak: the application's handles decide
   // when the connection closes.
   Connection::Weak connection_;
+  mutable std::optional<PathInfo> last_path_;
   bool closed_ = false;
 };
 
@@ -182,6 +183,7 @@ void ClientSession::move_to(const std::optional<SocketAddress>& direct) {
   } else if (relay_ && relay_->is_open()) {
     connection.set_path(io::to_udp_endpoint(rendezvous::relay_path_address()));
   }
+  (void)path();  // remembered
 }
 
 void ClientSession::use_relay(std::string_view already_read) {
@@ -300,6 +302,7 @@ asio::awaitable<Connection> ClientSession::run(bool dial, std::string url_text, 
     auto& [ec, accepted] = std::get<0>(outcome);
     if (ec) throw boost::system::system_error(ec);
     connection_ = accepted.weak();
+    (void)path();
     co_return accepted;
   }
 
@@ -321,6 +324,7 @@ asio::awaitable<Connection> ClientSession::run(bool dial, std::string url_text, 
         server_->close(ignored);
         connection_ = c.weak();
         c.set_path(io::to_udp_endpoint(direct));
+        (void)path();
         co_return c;
       }
       io::log().info("rdv: direct handshake to {} failed: {}", direct.to_string(), ec.message());
@@ -338,16 +342,20 @@ asio::awaitable<Connection> ClientSession::run(bool dial, std::string url_text, 
 }
 
 PathInfo ClientSession::path() const {
-  PathInfo out;
-  out.elapsed = since(started_);
   const Connection connection = connection_.lock();
   if (!connection.is_open()) {
-    out.address = server_address_;
-    return out;
+    if (last_path_) return *last_path_;  // the path it had when it closed
+    PathInfo before;
+    before.address = server_address_;
+    before.elapsed = since(started_);
+    return before;
   }
+  PathInfo out;
+  out.elapsed = since(started_);
   const SocketAddress remote = io::to_socket_address(connection.remote_endpoint());
   out.relayed = rendezvous::is_relay_path_address(remote);
   out.address = out.relayed ? server_address_ : remote.to_string();
+  last_path_ = out;
   return out;
 }
 

@@ -18,6 +18,7 @@ case "$step" in
     pc="$(find "$prefix" -name srudp.pc)"
     [ -n "$config" ] && [ -n "$pc" ] || { echo "no srudpConfig.cmake or srudp.pc under $prefix" >&2; exit 1; }
     [ -f "$prefix/include/srudp/message.hpp" ] && [ -f "$prefix/include/srudp/core/stream/message_codec.hpp" ] \
+      && [ -f "$prefix/include/srudp/rdv_client.hpp" ] \
       || { echo "headers missing under $prefix/include" >&2; exit 1; }
     echo "installed into $prefix"
     ;;

@@ -1,6 +1,6 @@
 // rdv::Client against a real rdv server on loopback: two clients meet by token and get an srudp
 // connection over the server's relay; the server's refusals arrive as errors.
-#include "rdv/client.hpp"
+#include "srudp/rdv_client.hpp"
 
 #include <gtest/gtest.h>
 
@@ -193,6 +193,49 @@ TEST(RdvClient, FastStartMovesToDirectAndFallsBackToTheRelayInABlackout) {
   EXPECT_TRUE(dialer_paths[2].first);
   EXPECT_FALSE(dialer_paths[3].first);
   EXPECT_LT(dialer_paths[2].second, transfer_done) << "the fallback should happen mid-transfer";
+}
+
+// IPv6: the server on [::1] (the rendezvous, the STUN answer and the relay over IPv6), and a
+// direct path from the candidates it hands out.
+TEST(RdvClient, WorksOverIpv6) {
+  for (const auto policy : {rdv::PathPolicy::relay_only, rdv::PathPolicy::direct_only}) {
+    auto config = loopback_config();
+    config.listen = {asio::ip::make_address("::1"), 0};
+    config.stun_ports = {0};
+    TestServer server(config);
+    rdv::ClientOptions options;
+    options.policy = policy;
+    options.stun_port = server.server().stun_endpoints().at(0).port();
+    options.loopback_candidates = true;
+    asio::io_context io;
+    rdv::Client dialer(io.get_executor(), options), acceptor(io.get_executor(), options);
+    const std::string url = "http://[::1]:" + std::to_string(server.endpoint().port());
+    const std::string token = fresh_token();
+    const auto data = pattern(200'000, 6);
+    auto accept_side = [&]() -> asio::awaitable<void> {
+      Connection c = co_await acceptor.async_accept(url, token, asio::use_awaitable);
+      Stream s = co_await c.async_accept_stream(asio::use_awaitable);
+      const auto [n, digest] = co_await read_to_end(s);
+      EXPECT_EQ(digest, Sha256::of(data));
+      s.shutdown_send();
+    };
+    auto dial_side = [&]() -> asio::awaitable<void> {
+      Connection c = co_await dialer.async_dial(url, token, asio::use_awaitable);
+      EXPECT_EQ(dialer.path().relayed, policy == rdv::PathPolicy::relay_only);
+      Stream s = co_await c.async_open_stream(asio::use_awaitable);
+      co_await asio::async_write(s, asio::buffer(data), asio::use_awaitable);
+      s.shutdown_send();
+      co_await read_to_end(s);
+    };
+    Tasks tasks(io);
+    tasks.spawn(accept_side());
+    tasks.spawn(dial_side());
+    ASSERT_TRUE(tasks.run(20s));
+    EXPECT_EQ(dialer.path().relayed, policy == rdv::PathPolicy::relay_only);
+    if (policy == rdv::PathPolicy::relay_only) {
+      EXPECT_EQ(dialer.path().address, "[::1]:" + std::to_string(server.endpoint().port()));
+    }
+  }
 }
 
 // UDP blocked entirely (both ways, from the start): punching finds nothing, the connection stays

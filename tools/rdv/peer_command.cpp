@@ -27,7 +27,7 @@
 #include <spdlog/spdlog.h>
 
 #include "io/log.hpp"
-#include "rdv/client.hpp"
+#include "srudp/rdv_client.hpp"
 #include "rendezvous/server_url.hpp"
 #include "srudp/error.hpp"
 #include "srudp/stream.hpp"

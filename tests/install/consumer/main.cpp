@@ -1,7 +1,9 @@
 // Uses an installed srudp through its public headers only, as an application would: a server and
 // a client endpoint on loopback, one connection (pre-shared key), one stream, and a framed message
-// sent and echoed back (srudp/message.hpp). Exits 0 when the echo came back intact.
+// sent and echoed back (srudp/message.hpp); and the rdv client (srudp/rdv_client.hpp) linked and
+// answering. Exits 0 when the echo came back intact.
 #include <srudp/message.hpp>
+#include <srudp/rdv_client.hpp>
 #include <srudp/srudp.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -75,5 +77,22 @@ int main() {
     return 1;
   }
   std::cout << "consumer: echoed '" << echoed << "' over srudp\n";
+
+  // The rdv client links too: a URL it cannot use fails at once with invalid_argument.
+  srudp::rdv::Client rdv_client(io.get_executor());
+  boost::system::error_code rdv_ec;
+  bool rdv_done = false;
+  rdv_client.async_dial("ftp://nowhere", "token", [&](boost::system::error_code ec, srudp::Connection) {
+    rdv_ec = ec;
+    rdv_done = true;
+  });
+  while (!rdv_done && std::chrono::steady_clock::now() < deadline + std::chrono::seconds(5)) {
+    io.run_one_for(std::chrono::milliseconds(10));
+  }
+  if (rdv_ec != std::error_code(srudp::errc::invalid_argument)) {
+    std::cerr << "consumer: rdv client: " << rdv_ec.message() << "\n";
+    return 1;
+  }
+  std::cout << "consumer: rdv client refused a bad URL: " << rdv_ec.message() << "\n";
   return 0;
 }

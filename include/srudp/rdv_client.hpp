@@ -91,7 +91,8 @@ class Client {
         completion, std::move(url), std::move(token));
   }
 
-  // The path in use now (after completion; it changes when the connection moves).
+  // The path in use now (after completion; it changes when the connection moves). Once the
+  // connection is closed: the last path seen (at establishment, a move, or an earlier call).
   PathInfo path() const;
   // Open connections (or ones still delivering after a graceful close) on this client's socket.
   std::size_t connection_count() const;

@@ -75,7 +75,7 @@ expect_failure() {  # expected message, then the command
   grep -q "$expected" "$dir/fail.err" || { echo "want '$expected', got:"; cat "$dir/fail.err"; exit 1; }
 }
 free_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-expect_failure "refused" "$rdv" dial "http://127.0.0.1:$free_port" "$("$rdv" token)"
+expect_failure "refused" "$rdv" dial "http://127.0.0.1:$free_port" "$("$rdv" token)" -v
 expect_failure "no peer came" "$rdv" accept "$url" "$("$rdv" token)"
 expect_failure "bad server URL" "$rdv" dial "ftp://127.0.0.1" "$("$rdv" token)"
 status=0

@@ -7,6 +7,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"rdv: rendezvous for srudp (rdv/1 server, STUN, tokens)"};
   app.require_subcommand(1);
+  app.fallthrough();  // subcommands inherit it: `rdv dial URL TOKEN -v` works as `rdv -v dial ...`
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "debug logs on stderr");
   app.parse_complete_callback([&verbose] {

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -37,9 +38,7 @@ std::vector<SocketAddress> local_candidates(std::uint16_t port, bool include_loo
     } else {
       continue;
     }
-    bool seen = false;
-    for (const auto& o : out) seen = seen || o == address;
-    if (!seen) out.push_back(address);
+    if (std::find(out.begin(), out.end(), address) == out.end()) out.push_back(address);
   }
   ::freeifaddrs(list);
   return out;

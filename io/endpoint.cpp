@@ -1,6 +1,9 @@
 // srudp::Endpoint: the public handle over io::EndpointCore.
 #include "srudp/endpoint.hpp"
 
+#include <algorithm>
+#include <random>
+
 #include <boost/system/system_error.hpp>
 
 #include "io/endpoint_core.hpp"
@@ -51,6 +54,18 @@ void Endpoint::start_accept(const std::shared_ptr<io::EndpointCore>& core, Conne
   io::run_on(core->executor(), [core, h = std::move(handler)]() mutable {
     core->accept(io::EndpointCore::ConnectOperation(std::move(h), core->executor()));
   });
+}
+
+void Endpoint::set_simulated_loss(double fraction) {
+  if (!core_) return;
+  if (!(fraction > 0)) {
+    core_->set_send_filter(nullptr);
+    return;
+  }
+  // Drawn from a generator of the filter's own; not for secrets, only for which datagram to drop.
+  std::minstd_rand random(std::random_device{}());
+  std::bernoulli_distribution drop(std::min(fraction, 1.0));
+  core_->set_send_filter([random, drop](const SocketAddress&) mutable { return !drop(random); });
 }
 
 void Endpoint::close() {

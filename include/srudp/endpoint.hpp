@@ -80,6 +80,11 @@ class Endpoint {
   // errc::connection_closed (accepts with operation_aborted), then the socket closes.
   void close();
 
+  // Testing how an application copes with loss: from now on each UDP datagram this endpoint
+  // sends is dropped with probability `fraction` (0 .. 1; 0 turns it off), as a lossy network
+  // would (GameNetworkingSockets' FakePacketLoss_Send). Run on the executor.
+  void set_simulated_loss(double fraction);
+
   // Internal, for srudp's rdv client (which adds the relay path): the driver behind the handle.
   const std::shared_ptr<io::EndpointCore>& core() const noexcept { return core_; }
 

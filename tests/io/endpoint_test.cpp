@@ -3,6 +3,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/write.hpp>
 #include <functional>
 #include <set>
 #include <string>
@@ -197,6 +198,37 @@ TEST(Endpoint, ManyConnectionsShareOneSocket) {
   for (const auto& c : accepted) ids.insert(c.id());
   EXPECT_EQ(ids.size(), kConnections);
   for (const auto& c : connected) EXPECT_TRUE(c.is_open());
+}
+
+TEST(Endpoint, SimulatedLossDropsSentDatagramsAndStreamsStillDeliverEverything) {
+  LoopbackPair pair;
+  ASSERT_TRUE(pair.connected);
+  pair.client.set_simulated_loss(0.2);
+  Tasks tasks(pair.io);
+  const std::vector<std::uint8_t> data = pattern(500'000, 3);
+  const auto send = [&]() -> asio::awaitable<void> {
+    Stream stream = co_await pair.client_side.async_open_stream(asio::use_awaitable);
+    co_await asio::async_write(stream, asio::buffer(data), asio::use_awaitable);
+    stream.shutdown_send();
+  };
+  const auto receive = [&]() -> asio::awaitable<void> {
+    Stream stream = co_await pair.server_side.async_accept_stream(asio::use_awaitable);
+    auto [size, hash] = co_await read_to_end(stream);
+    if (size != data.size() || hash != Sha256::of(data)) throw std::runtime_error("data damaged");
+  };
+  tasks.spawn(send());
+  tasks.spawn(receive());
+  ASSERT_TRUE(tasks.run(30s));
+  const ConnectionStats lossy = pair.client_side.stats();
+  EXPECT_GT(lossy.packets_lost, lossy.packets_sent / 20);  // about a fifth (some lost ones are ACK-only)
+  EXPECT_GT(lossy.bytes_retransmitted, 0u);
+
+  pair.client.set_simulated_loss(0);  // off again: a second transfer loses nothing
+  tasks.spawn(send());
+  tasks.spawn(receive());
+  ASSERT_TRUE(tasks.run(30s));
+  const ConnectionStats clean = pair.client_side.stats();
+  EXPECT_EQ(clean.bytes_retransmitted, lossy.bytes_retransmitted);
 }
 
 }  // namespace

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# srudp_game end to end through a local rdv server: two players for 6 s while each side's
+# simulated loss goes 0% -> 15% -> 30%. Every event arrives, in order; states keep coming in the
+# 30% phase, and the loss the game measures there is about what was simulated.
+#   game_test.sh RDV_BINARY GAME_BINARY
+set -euo pipefail
+rdv="$1"
+game="$2"
+source "$(dirname "$0")/../../tests/rdv/rdv_server.bash"
+dir=$(mktemp -d)
+rdv_pid=""
+trap '[[ -n "$rdv_pid" ]] && kill "$rdv_pid" 2>/dev/null; pkill -P $$ 2>/dev/null; rm -rf "$dir"' EXIT
+
+stun_port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+start_rdv_server "$dir/serve.log" --stun-ports "$stun_port,0"
+url="http://127.0.0.1:$rdv_port"
+token=$("$rdv" token)
+common=(--seconds 6 --loss 0,15,30 --stun-port "$stun_port" --include-loopback)
+timeout 30 "$game" "$url" "$token" --host "${common[@]}" >"$dir/host.out" 2>&1 &
+host=$!
+status=0
+timeout 30 "$game" "$url" "$token" --join "${common[@]}" >"$dir/guest.out" 2>&1 || status=$?
+wait "$host" || status=$?
+for side in host guest; do echo "== $side"; cat "$dir/$side.out"; done
+[[ $status -eq 0 ]] || { echo "FAIL: a player failed"; exit 1; }
+for side in host guest; do
+  grep -q '^summary: .*, all in order$' "$dir/$side.out" || { echo "FAIL: $side: events missing"; exit 1; }
+  lines=$(grep -c '^t=' "$dir/$side.out")
+  [[ $lines -ge 5 ]] || { echo "FAIL: $side: $lines report lines"; exit 1; }
+  # The last full second: the other side sends at 30% loss.
+  last=$(grep '^t=' "$dir/$side.out" | tail -1)
+  loss=$(sed -n 's/.* state loss \([0-9.]*\)%.*/\1/p' <<<"$last")
+  rate=$(sed -n 's/.* states \([0-9]*\)\/s .*/\1/p' <<<"$last")
+  awk -v l="$loss" -v r="$rate" 'BEGIN { exit !(l >= 10 && l <= 55 && r >= 20) }' ||
+    { echo "FAIL: $side: at 30% simulated loss it measured $loss% and $rate states/s"; exit 1; }
+done
+echo "game: ok"

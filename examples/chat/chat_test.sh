@@ -4,16 +4,9 @@
 # notice reach alice only; when alice leaves, both see it and exit.
 #   chat_test.sh RDV_BINARY CHAT_BINARY
 set -euo pipefail
-rdv="$1"
 chat="$2"
-source "$(dirname "$0")/../../tests/rdv/rdv_server.bash"
-dir=$(mktemp -d)
-rdv_pid=""
-trap '[[ -n "$rdv_pid" ]] && kill "$rdv_pid" 2>/dev/null; pkill -P $$ 2>/dev/null; rm -rf "$dir"' EXIT
-
-stun_port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-start_rdv_server "$dir/serve.log" --stun-ports "$stun_port,0"
-url="http://127.0.0.1:$rdv_port"
+source "$(dirname "$0")/../example_test.bash"
+example_setup "$1"
 t1=$("$rdv" token)
 t2=$("$rdv" token)
 # start_chat NAME FEED OPTIONS...: runs srudp_chat in the background with FEED (a shell command)

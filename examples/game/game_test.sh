@@ -4,16 +4,9 @@
 # 30% phase, and the loss the game measures there is about what was simulated.
 #   game_test.sh RDV_BINARY GAME_BINARY
 set -euo pipefail
-rdv="$1"
 game="$2"
-source "$(dirname "$0")/../../tests/rdv/rdv_server.bash"
-dir=$(mktemp -d)
-rdv_pid=""
-trap '[[ -n "$rdv_pid" ]] && kill "$rdv_pid" 2>/dev/null; pkill -P $$ 2>/dev/null; rm -rf "$dir"' EXIT
-
-stun_port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-start_rdv_server "$dir/serve.log" --stun-ports "$stun_port,0"
-url="http://127.0.0.1:$rdv_port"
+source "$(dirname "$0")/../example_test.bash"
+example_setup "$1"
 token=$("$rdv" token)
 common=(--seconds 6 --loss 0,15,30 --stun-port "$stun_port" --include-loopback)
 timeout 30 "$game" "$url" "$token" --host "${common[@]}" >"$dir/host.out" 2>&1 &

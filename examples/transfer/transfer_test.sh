@@ -6,17 +6,10 @@
 #   3. the 100 KB one again: now it arrives whole.
 #   transfer_test.sh RDV_BINARY SEND_BINARY RECEIVE_BINARY
 set -euo pipefail
-rdv="$1"
 send="$2"
 receive="$3"
-source "$(dirname "$0")/../../tests/rdv/rdv_server.bash"
-dir=$(mktemp -d)
-rdv_pid=""
-trap '[[ -n "$rdv_pid" ]] && kill "$rdv_pid" 2>/dev/null; pkill -P $$ 2>/dev/null; rm -rf "$dir"' EXIT
-
-stun_port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-start_rdv_server "$dir/serve.log" --stun-ports "$stun_port,0" --relay-rate 0
-url="http://127.0.0.1:$rdv_port"
+source "$(dirname "$0")/../example_test.bash"
+example_setup "$1" --relay-rate 0
 mkdir "$dir/in" "$dir/out"
 head -c $((24 * 1024 * 1024)) /dev/urandom >"$dir/in/big"
 head -c 100000 /dev/urandom >"$dir/in/small"

@@ -1,0 +1,302 @@
+// 64-byte message round trips on loopback, measured in the same run: raw UDP and kernel TCP
+// (TCP_NODELAY), each with blocking sockets and an echo thread (what the kernel alone costs), and
+// an srudp stream (encrypted, reliable) with the echo side on its own thread. Prints p50, p99 and
+// p99.9 in microseconds and srudp's ratios to both, then connection set-up time (median) for srudp
+// (the whole handshake) and TCP (connect plus accept). --json FILE writes the same figures.
+//
+//   srudp_round_trip_vs_udp_tcp [--pings 20000] [--connects 50] [--json FILE]
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <future>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "srudp/srudp.hpp"
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::size_t kMessage = 64;
+constexpr int kWarmup = 200;
+
+double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+
+// A POSIX socket closed on scope exit.
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {
+    if (fd < 0) throw std::runtime_error("socket");
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { ::close(fd); }
+};
+
+sockaddr_in loopback(std::uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
+std::uint16_t bound_port(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  return ntohs(a.sin_port);
+}
+
+void bind_loopback(int fd) {
+  const sockaddr_in a = loopback(0);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind");
+}
+
+bool read_exactly(int fd, char* data, std::size_t n) {
+  for (std::size_t done = 0; done < n;) {
+    const ssize_t r = ::read(fd, data + done, n - done);
+    if (r <= 0) return false;
+    done += static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
+// Round trips in microseconds (after a warm-up), from `once` which does one.
+template <class OneRoundTrip>
+std::vector<double> time_round_trips(int count, OneRoundTrip&& once) {
+  for (int i = 0; i < kWarmup; ++i) once();
+  std::vector<double> rtts;
+  rtts.reserve(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    const auto start = Clock::now();
+    once();
+    rtts.push_back(micros(Clock::now() - start));
+  }
+  return rtts;
+}
+
+std::vector<double> udp_round_trips(int count) {
+  Fd echo(::socket(AF_INET, SOCK_DGRAM, 0)), client(::socket(AF_INET, SOCK_DGRAM, 0));
+  bind_loopback(echo.fd);
+  bind_loopback(client.fd);
+  const sockaddr_in to = loopback(bound_port(echo.fd));
+  std::thread echoer([&] {
+    std::array<char, kMessage> buffer{};
+    for (;;) {
+      sockaddr_in from{};
+      socklen_t len = sizeof from;
+      const ssize_t n = ::recvfrom(echo.fd, buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+      if (n != static_cast<ssize_t>(kMessage)) return;  // the 1-byte stop datagram
+      ::sendto(echo.fd, buffer.data(), kMessage, 0, reinterpret_cast<sockaddr*>(&from), len);
+    }
+  });
+  std::array<char, kMessage> message{};
+  auto rtts = time_round_trips(count, [&] {
+    ::sendto(client.fd, message.data(), kMessage, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+    ::recv(client.fd, message.data(), message.size(), 0);
+  });
+  ::sendto(client.fd, message.data(), 1, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+  echoer.join();
+  return rtts;
+}
+
+// A connected TCP pair with TCP_NODELAY: {client, server}.
+std::pair<int, int> tcp_pair(Clock::duration* setup = nullptr) {
+  Fd listener(::socket(AF_INET, SOCK_STREAM, 0));
+  bind_loopback(listener.fd);
+  ::listen(listener.fd, 1);
+  const sockaddr_in to = loopback(bound_port(listener.fd));
+  const int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  const auto start = Clock::now();
+  if (::connect(client, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) throw std::runtime_error("connect");
+  const int server = ::accept(listener.fd, nullptr, nullptr);
+  if (setup) *setup = Clock::now() - start;
+  const int one = 1;
+  ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ::setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return {client, server};
+}
+
+std::vector<double> tcp_round_trips(int count) {
+  const auto [c, s] = tcp_pair();
+  Fd client(c), server(s);
+  std::thread echoer([&] {
+    std::array<char, kMessage> buffer{};
+    while (read_exactly(server.fd, buffer.data(), kMessage)) {
+      if (::write(server.fd, buffer.data(), kMessage) != static_cast<ssize_t>(kMessage)) return;
+    }
+  });
+  std::array<char, kMessage> message{};
+  auto rtts = time_round_trips(count, [&] {
+    if (::write(client.fd, message.data(), kMessage) != static_cast<ssize_t>(kMessage) ||
+        !read_exactly(client.fd, message.data(), kMessage)) {
+      throw std::runtime_error("tcp ping");
+    }
+  });
+  ::shutdown(client.fd, SHUT_WR);
+  echoer.join();
+  return rtts;
+}
+
+srudp::ConnectionOptions srudp_options() {
+  srudp::ConnectionOptions options;
+  options.psk = srudp::random_key();
+  return options;
+}
+
+// The echo side on its own thread (io_context); the measuring side runs on this thread.
+std::vector<double> srudp_round_trips(int count) {
+  const srudp::ConnectionOptions options = srudp_options();
+  const asio::ip::udp::endpoint any_loopback(asio::ip::make_address("127.0.0.1"), 0);
+  asio::io_context echo_io, client_io;
+  srudp::Endpoint server(echo_io, any_loopback, srudp::EndpointOptions{.accept_incoming = true, .server = options});
+  srudp::Endpoint client(client_io, any_loopback);
+  asio::co_spawn(echo_io, [&]() -> awaitable<void> {
+    srudp::Connection connection = co_await server.async_accept(use_awaitable);
+    srudp::Stream stream = co_await connection.async_accept_stream(use_awaitable);
+    std::array<char, kMessage> buffer{};
+    for (;;) {
+      auto [ec, n] = co_await asio::async_read(stream, asio::buffer(buffer), asio::as_tuple(use_awaitable));
+      if (ec) co_return;
+      co_await asio::async_write(stream, asio::buffer(buffer), use_awaitable);
+    }
+  }, asio::detached);
+  std::thread echoer([&] { echo_io.run(); });
+  std::vector<double> rtts;
+  asio::co_spawn(client_io, [&]() -> awaitable<void> {
+    srudp::Connection connection = co_await client.async_connect(server.local_endpoint(), options, use_awaitable);
+    srudp::Stream stream = co_await connection.async_open_stream(use_awaitable);
+    std::array<char, kMessage> message{};
+    for (int i = 0; i < kWarmup + count; ++i) {
+      const auto start = Clock::now();
+      co_await asio::async_write(stream, asio::buffer(message), use_awaitable);
+      co_await asio::async_read(stream, asio::buffer(message), use_awaitable);
+      if (i >= kWarmup) rtts.push_back(micros(Clock::now() - start));
+    }
+    client.close();  // and so the client's io_context runs out of work
+  }, [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  client_io.run();
+  echo_io.stop();
+  echoer.join();
+  return rtts;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+double percentile(const std::vector<double>& sorted, double p) {
+  const auto i = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1));
+  return sorted[i];
+}
+
+// Connection set-up: TCP connect + accept; srudp's whole handshake (both directions confirmed).
+double tcp_setup_us(int connects) {
+  std::vector<double> times;
+  for (int i = 0; i < connects; ++i) {
+    Clock::duration d{};
+    const auto [c, s] = tcp_pair(&d);
+    ::close(c);
+    ::close(s);
+    times.push_back(micros(d));
+  }
+  return median(times);
+}
+
+double srudp_setup_us(int connects) {
+  const srudp::ConnectionOptions options = srudp_options();
+  const asio::ip::udp::endpoint any_loopback(asio::ip::make_address("127.0.0.1"), 0);
+  asio::io_context io;
+  srudp::Endpoint server(io, any_loopback, srudp::EndpointOptions{.accept_incoming = true, .server = options});
+  srudp::Endpoint client(io, any_loopback);
+  std::vector<double> times;
+  asio::co_spawn(io, [&]() -> awaitable<void> {
+    for (;;) (void)co_await server.async_accept(use_awaitable);  // accepted and dropped
+  }, asio::detached);
+  asio::co_spawn(io, [&]() -> awaitable<void> {
+    for (int i = 0; i < connects; ++i) {
+      const auto start = Clock::now();
+      srudp::Connection c = co_await client.async_connect(server.local_endpoint(), options, use_awaitable);
+      times.push_back(micros(Clock::now() - start));
+      c.close();
+    }
+    server.close();
+    client.close();
+  }, [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  io.run();
+  return median(times);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"64-byte round trips and connection set-up: srudp against raw UDP and kernel TCP"};
+  int pings = 20000, connects = 50;
+  std::string json;
+  app.add_option("--pings", pings, "round trips per transport")->check(CLI::Range(100, 10'000'000));
+  app.add_option("--connects", connects, "connections for the set-up median")->check(CLI::Range(1, 10000));
+  app.add_option("--json", json, "also write the figures here");
+  CLI11_PARSE(app, argc, argv);
+
+  std::map<std::string, std::vector<double>> rtts;
+  rtts["raw UDP"] = udp_round_trips(pings);
+  rtts["kernel TCP"] = tcp_round_trips(pings);
+  rtts["srudp stream"] = srudp_round_trips(pings);
+  std::map<std::string, std::array<double, 3>> p;
+  for (auto& [name, v] : rtts) {
+    std::sort(v.begin(), v.end());
+    p[name] = {percentile(v, 0.5), percentile(v, 0.99), percentile(v, 0.999)};
+  }
+  std::printf("%-30s %9s %9s %9s\n", "64-byte round trip (us)", "p50", "p99", "p99.9");
+  for (const char* name : {"raw UDP", "kernel TCP", "srudp stream"}) {
+    std::printf("%-30s %9.1f %9.1f %9.1f\n", name, p[name][0], p[name][1], p[name][2]);
+  }
+  for (const char* base : {"raw UDP", "kernel TCP"}) {
+    const std::string label = std::string("srudp / ") + base;
+    std::printf("%-30s %9.2f %9.2f %9.2f\n", label.c_str(), p["srudp stream"][0] / p[base][0],
+                p["srudp stream"][1] / p[base][1], p["srudp stream"][2] / p[base][2]);
+  }
+  const double srudp_setup = srudp_setup_us(connects), tcp_setup = tcp_setup_us(connects);
+  std::printf("%-30s %9.1f (TCP %.1f, ratio %.2f)\n", "connection set-up, median (us)", srudp_setup, tcp_setup,
+              srudp_setup / tcp_setup);
+  if (!json.empty()) {
+    std::ofstream out(json);
+    out << "{\n  \"round_trip_us\": {";
+    const char* sep = "";
+    for (auto& [name, q] : p) {
+      out << sep << "\n    \"" << name << "\": {\"p50\": " << q[0] << ", \"p99\": " << q[1] << ", \"p999\": " << q[2] << "}";
+      sep = ",";
+    }
+    out << "\n  },\n  \"setup_us\": {\"srudp\": " << srudp_setup << ", \"kernel TCP\": " << tcp_setup << "}\n}\n";
+  }
+  return 0;
+}

@@ -1,6 +1,7 @@
 // 64-byte message round trips on loopback, measured in the same run: raw UDP and kernel TCP
-// (TCP_NODELAY), each with blocking sockets and an echo thread (what the kernel alone costs), and
-// an srudp stream (encrypted, reliable) with the echo side on its own thread. Prints p50, p99 and
+// (TCP_NODELAY), each with blocking sockets and an echo thread (what the kernel alone costs), ENet's
+// reliable channel when libenet is installed, and an srudp stream (encrypted, reliable) with the
+// echo side on its own thread. Prints p50, p99 and
 // p99.9 in microseconds and srudp's ratios to both, then connection set-up time (median) for srudp
 // (the whole handshake) and TCP (connect plus accept). --json FILE writes the same figures.
 //
@@ -32,6 +33,9 @@
 #include <vector>
 
 #include "srudp/srudp.hpp"
+#ifdef SRUDP_BENCH_ENET
+#include "enet_baseline.hpp"
+#endif
 
 namespace asio = boost::asio;
 using asio::awaitable;
@@ -271,16 +275,23 @@ int main(int argc, char** argv) {
   rtts["raw UDP"] = udp_round_trips(pings);
   rtts["kernel TCP"] = tcp_round_trips(pings);
   rtts["srudp stream"] = srudp_round_trips(pings);
+  std::vector<const char*> rows = {"raw UDP", "kernel TCP", "srudp stream"};
+  std::vector<const char*> baselines = {"raw UDP", "kernel TCP"};
+#ifdef SRUDP_BENCH_ENET
+  rtts["ENet reliable"] = enet_baseline::round_trips(kWarmup, pings);
+  rows.insert(rows.end() - 1, "ENet reliable");
+  baselines.push_back("ENet reliable");
+#endif
   std::map<std::string, std::array<double, 3>> p;
   for (auto& [name, v] : rtts) {
     std::sort(v.begin(), v.end());
     p[name] = {percentile(v, 0.5), percentile(v, 0.99), percentile(v, 0.999)};
   }
   std::printf("%-30s %9s %9s %9s\n", "64-byte round trip (us)", "p50", "p99", "p99.9");
-  for (const char* name : {"raw UDP", "kernel TCP", "srudp stream"}) {
+  for (const char* name : rows) {
     std::printf("%-30s %9.1f %9.1f %9.1f\n", name, p[name][0], p[name][1], p[name][2]);
   }
-  for (const char* base : {"raw UDP", "kernel TCP"}) {
+  for (const char* base : baselines) {
     const std::string label = std::string("srudp / ") + base;
     std::printf("%-30s %9.2f %9.2f %9.2f\n", label.c_str(), p["srudp stream"][0] / p[base][0],
                 p["srudp stream"][1] / p[base][1], p["srudp stream"][2] / p[base][2]);

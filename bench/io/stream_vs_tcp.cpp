@@ -24,6 +24,9 @@
 #include <vector>
 
 #include "srudp/srudp.hpp"
+#ifdef SRUDP_BENCH_ENET
+#include "enet_baseline.hpp"
+#endif
 
 namespace asio = boost::asio;
 using asio::awaitable;
@@ -193,6 +196,7 @@ int main(int argc, char** argv) {
   const std::size_t total = megabytes << 20;
   std::printf("%-24s %12s %12s %8s\n", "case", "srudp MB/s", "TCP MB/s", "ratio");
   int failures = 0;
+  double srudp_single = 0;  // MB/s of one stream, for the ENet ratio
   for (const int streams : {1, 16}) {
     std::vector<double> srudp_rates, tcp_rates;
     for (int r = 0; r < rounds; ++r) {
@@ -207,9 +211,22 @@ int main(int argc, char** argv) {
     }
     if (srudp_rates.empty()) continue;
     const double s = median(srudp_rates), t = median(tcp_rates);
+    if (streams == 1) srudp_single = s;
     char name[64];
     std::snprintf(name, sizeof name, "%d stream%s, %zu MiB", streams, streams == 1 ? "" : "s", megabytes);
     std::printf("%-24s %12.1f %12.1f %8.3f\n", name, s, t, s / t);
   }
+#ifdef SRUDP_BENCH_ENET
+  // ENet's reliable channel, one peer, 1200-byte packets, unencrypted: the same payload.
+  std::vector<double> enet_rates;
+  for (int r = 0; r < rounds; ++r) {
+    if (const auto seconds = enet_baseline::bulk_seconds(total)) enet_rates.push_back(static_cast<double>(total) / *seconds / 1e6);
+  }
+  if (!enet_rates.empty()) {
+    const double e = median(enet_rates);
+    std::printf("%-24s %12.1f (ENet reliable, 1200-byte packets; srudp 1 stream / ENet %.3f)\n", "ENet, 1 peer", e,
+                srudp_single / e);
+  }
+#endif
   return failures == 0 ? 0 : 1;
 }

@@ -13,7 +13,6 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
-#include <set>
 #include <span>
 #include <system_error>
 #include <variant>
@@ -23,6 +22,7 @@
 #include "common/time.hpp"
 #include "stream/flow_control.hpp"
 #include "stream/stream_id.hpp"
+#include "stream/stream_id_set.hpp"
 #include "stream/stream_scheduler.hpp"
 #include "stream/stream_table.hpp"
 #include "wire/buffer.hpp"
@@ -161,8 +161,8 @@ class ConnectionStreams {
   StreamTable table_;
   ConnectionFlowControl flow_;
   StreamScheduler scheduler_;             // streams that may have data to send
-  std::set<std::uint64_t> frames_due_;    // streams owing RESET_STREAM, STOP_SENDING or MAX_STREAM_DATA
-  std::set<std::uint64_t> blocked_writers_;  // a write came up short: a writable event is owed
+  StreamIdSet frames_due_;      // streams owing RESET_STREAM, STOP_SENDING or MAX_STREAM_DATA
+  StreamIdSet blocked_writers_;  // a write came up short: a writable event is owed
   std::vector<std::uint64_t> opened_;     // scratch: streams a peer's frame opened
   std::deque<StreamEvent> events_;
   std::uint64_t bytes_retransmitted_ = 0;

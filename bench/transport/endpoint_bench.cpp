@@ -6,8 +6,10 @@
 #include "transport/endpoint.hpp"
 
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 
 #include <array>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -139,5 +141,26 @@ void BM_BusyConnectionAmongIdleOnes(benchmark::State& state) {
 }
 
 BENCHMARK(BM_BusyConnectionAmongIdleOnes)->Arg(10)->Arg(10'000)->Unit(benchmark::kMicrosecond);
+
+// Heap memory per idle, established connection (one side's), from glibc's count of allocated
+// bytes before and after opening state.range(0) of them between the two endpoints.
+std::size_t heap_in_use() {
+  const struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;  // the arenas' allocated bytes, plus the mmap'd large blocks
+}
+
+void BM_IdleConnectionMemory(benchmark::State& state) {
+  const auto idle = static_cast<std::size_t>(state.range(0));
+  const std::size_t before = heap_in_use();
+  std::optional<Pair> p(std::in_place, idle);
+  const std::size_t after = heap_in_use();
+  for (auto _ : state) benchmark::DoNotOptimize(p->client.connection_count());
+  // Both endpoints hold idle + 1 connections; the pair's own 64 KiB payload is noise at this scale.
+  const double per_connection = (static_cast<double>(after) - static_cast<double>(before)) / static_cast<double>(2 * (idle + 1));
+  state.counters["bytes_per_idle_connection"] = per_connection;
+  state.counters["connections"] = static_cast<double>(idle + 1);
+}
+
+BENCHMARK(BM_IdleConnectionMemory)->Arg(1000)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace

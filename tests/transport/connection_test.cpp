@@ -481,6 +481,42 @@ TEST(Connection, SpoofedOrReplayedPacketsFromANewAddressDoNotMoveThePath) {
   EXPECT_TRUE(t.server().is_established());
 }
 
+// One of A's packets is held up on another path (the relay, say, while the connection already
+// runs direct) and arrives from that other address after newer ones. It is authenticated and no
+// replay, so B reads it: B's ACK of it shows A that declaring it lost was spurious. Being older
+// than what B has seen, it does not move B's path.
+TEST(Connection, AnOlderPacketFromAnotherAddressIsReadButDoesNotMoveThePath) {
+  Pair t(33, delay_link(milliseconds(10)), delay_link(milliseconds(10)));
+  const SocketAddress other = SocketAddress::v4(192, 0, 2, 77, 9000);
+  std::optional<sim::Datagram> held;
+  bool holding = false;
+  int seen = 0;
+  t.net.add_tap(t.net.internet(), [&](Instant, sim::Datagram& d) {
+    if (holding && !held && d.from == kA && d.to == kB && ++seen == 20) {
+      held = d;
+      return sim::TapVerdict::drop;
+    }
+    return sim::TapVerdict::pass;
+  });
+  ASSERT_TRUE(t.net.run_until([&] { return t.established(); }, seconds(5)));
+  holding = true;
+  t.a.app.to_send = pattern(400'000, 6);
+  t.b.app.expect_bytes = 400'000;
+  ASSERT_TRUE(t.net.run_for(milliseconds(150)));
+  ASSERT_TRUE(held.has_value());
+  const ConnectionStats client_before = t.client().stats(), server_before = t.server().stats();
+  ASSERT_GT(client_before.packets_lost, 0u);  // A gave the held packet up and resent its data
+  held->from = other;
+  t.net.inject(t.net.internet(), *held, milliseconds(1));
+  ASSERT_TRUE(t.net.run_until([&] { return t.b.app.done_at.has_value(); }, seconds(10)));
+  const ConnectionStats client_after = t.client().stats(), server_after = t.server().stats();
+  EXPECT_GT(client_after.packets_spuriously_lost, client_before.packets_spuriously_lost);  // B read it
+  EXPECT_EQ(server_after.dropped_replayed + server_after.dropped_unauthenticated,
+            server_before.dropped_replayed + server_before.dropped_unauthenticated);
+  EXPECT_EQ(t.server().peer_address(), kA);
+  EXPECT_EQ(server_after.path_migrations, 0u);
+}
+
 // Someone forwards one of A's packets to B from her own address M (and A's packets stop for a
 // while): B follows the authenticated, newest packet to M, but M never answers the PATH_CHALLENGE.
 // B sends M at most three times what M sent it, gives the path up, goes back to A's validated

@@ -223,7 +223,29 @@ struct Connection::State {
   // ---- path validation and anti-amplification --------------------------------------------------
   void mark_path_validated() {
     path_validated = true;
+    if (validated_peer && !same_ip(*validated_peer, peer)) restart_congestion_state();
     validated_peer = peer;
+  }
+
+  static bool same_ip(const SocketAddress& a, const SocketAddress& b) {
+    SocketAddress a_any_port = a, b_any_port = b;
+    a_any_port.port = b_any_port.port = 0;
+    return a_any_port == b_any_port;
+  }
+
+  // A path to another IP address is confirmed (validated, or chosen by the application): what the
+  // old path taught the congestion controller and the RTT estimator says nothing about it, so both
+  // start over (RFC 9000 9.4), as does pacing. A NAT rebinding that changes only the port keeps
+  // them. The path MTU search stays: black-hole detection brings it down if the new path is smaller.
+  void restart_congestion_state() {
+    if (!cc) return;  // not established yet: nothing learned
+    const Duration max_ack_delay = rtt.max_ack_delay();
+    rtt = RttEstimator();
+    rtt.set_max_ack_delay(max_ack_delay);
+    cc = make_congestion_controller(config.congestion, pmtud.current());
+    pacer = Pacer(pmtud.current());
+    pacing_wakeup.reset();
+    ++stats.congestion_restarts;
   }
 
   void migrate_to(const SocketAddress& from, std::size_t datagram_size) {

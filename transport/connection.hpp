@@ -112,6 +112,7 @@ struct ConnectionStats {
   std::uint64_t dropped_unauthenticated = 0, dropped_replayed = 0;
   std::uint64_t pto_count = 0, path_migrations = 0;
   std::uint64_t path_validation_failures = 0;  // new paths abandoned (back to the last validated one)
+  std::uint64_t congestion_restarts = 0;  // congestion control and RTT started over on a new path
   std::uint64_t packets_outstanding = 0;  // sent, neither acknowledged nor declared lost
   std::uint64_t buffered_bytes = 0;       // memory held by stream send and receive buffers
   std::uint64_t stream_receive_window = 0;  // largest per-stream window now (auto-tuning)

@@ -481,6 +481,38 @@ TEST(Connection, SpoofedOrReplayedPacketsFromANewAddressDoNotMoveThePath) {
   EXPECT_TRUE(t.server().is_established());
 }
 
+// RFC 9000 9.4: on a path to another IP address, congestion control and the RTT estimate start
+// over; a path that differs only in the port (a NAT rebinding) keeps them.
+TEST(Connection, CongestionStateStartsOverOnAPathToAnotherIpButNotAnotherPort) {
+  Pair t(34, delay_link(milliseconds(10)), delay_link(milliseconds(10)));
+  const SocketAddress other_port = SocketAddress::v4(203, 0, 113, 2, 5001);
+  const SocketAddress other_ip = SocketAddress::v4(203, 0, 113, 99, 5000);
+  t.net.add_tap(t.net.internet(), [&](Instant, sim::Datagram& d) {
+    if (d.to == other_port || d.to == other_ip) d.to = kB;  // both lead to B
+    return sim::TapVerdict::pass;
+  });
+  ASSERT_TRUE(t.net.run_until([&] { return t.established(); }, seconds(5)));
+  t.a.app.to_send = pattern(8'000'000, 7);
+  t.b.app.expect_bytes = 8'000'000;
+  ASSERT_TRUE(t.net.run_for(milliseconds(80)));  // a few round trips of slow start
+  ASSERT_FALSE(t.b.app.done_at.has_value());     // still sending when the path changes
+  const ConnectionStats grown = t.client().stats();
+  ASSERT_GT(grown.congestion_window, CongestionController::initial_window(grown.path_mtu));
+  ASSERT_LT(grown.smoothed_rtt, milliseconds(100));
+
+  t.client().set_path(other_port);
+  EXPECT_EQ(t.client().stats().congestion_restarts, 0u);
+  EXPECT_GE(t.client().stats().congestion_window, grown.congestion_window / 2);
+
+  t.client().set_path(other_ip);
+  const ConnectionStats restarted = t.client().stats();
+  EXPECT_EQ(restarted.congestion_restarts, 1u);
+  EXPECT_EQ(restarted.congestion_window, CongestionController::initial_window(restarted.path_mtu));
+  EXPECT_EQ(restarted.smoothed_rtt, RttEstimator::kDefaultInitialRtt);
+  ASSERT_TRUE(t.net.run_until([&] { return t.b.app.done_at.has_value(); }, seconds(20)));  // and on it goes
+  EXPECT_LT(t.client().stats().smoothed_rtt, milliseconds(100));  // learned afresh on the new path
+}
+
 // One of A's packets is held up on another path (the relay, say, while the connection already
 // runs direct) and arrives from that other address after newer ones. It is authenticated and no
 // replay, so B reads it: B's ACK of it shows A that declaring it lost was spurious. Being older

@@ -223,14 +223,8 @@ struct Connection::State {
   // ---- path validation and anti-amplification --------------------------------------------------
   void mark_path_validated() {
     path_validated = true;
-    if (validated_peer && !same_ip(*validated_peer, peer)) restart_congestion_state();
+    if (validated_peer && validated_peer->ip != peer.ip) restart_congestion_state();
     validated_peer = peer;
-  }
-
-  static bool same_ip(const SocketAddress& a, const SocketAddress& b) {
-    SocketAddress a_any_port = a, b_any_port = b;
-    a_any_port.port = b_any_port.port = 0;
-    return a_any_port == b_any_port;
   }
 
   // A path to another IP address is confirmed (validated, or chosen by the application): what the

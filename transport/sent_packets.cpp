@@ -107,8 +107,6 @@ Result<AckResult> SentPackets::on_ack_received(const wire::Ack& ack, Instant now
 
   std::optional<Instant> largest_time_sent;
   bool any_ack_eliciting = false;
-  // One allocation for the usual ACK (a few packets) instead of one per doubling.
-  result.newly_acked.reserve(std::min<std::size_t>(packets_.size(), 16));
   // Ranges are newest first; walk them oldest first so newly_acked comes out ascending. Each
   // range costs one map lookup plus one step per packet it newly acknowledges.
   for (auto r = ack.ranges.rbegin(); r != ack.ranges.rend(); ++r) {
@@ -119,6 +117,9 @@ Result<AckResult> SentPackets::on_ack_received(const wire::Ack& ack, Instant now
       const auto next = std::next(it);
       if (it->first == largest) largest_time_sent = it->second.time_sent;
       any_ack_eliciting = any_ack_eliciting || it->second.ack_eliciting;
+      // One allocation for the usual ACK (a few packets) rather than one per doubling; none for
+      // an ACK that acknowledges nothing new.
+      if (result.newly_acked.empty()) result.newly_acked.reserve(std::min<std::size_t>(packets_.size(), 16));
       result.newly_acked.push_back(take(it));
       it = next;
     }

@@ -1,9 +1,9 @@
 // 64-byte message round trips on loopback, measured in the same run: raw UDP and kernel TCP
 // (TCP_NODELAY), each with blocking sockets and an echo thread (what the kernel alone costs), ENet's
 // reliable channel when libenet is installed, and an srudp stream (encrypted, reliable) with the
-// echo side on its own thread. Prints p50, p99 and
-// p99.9 in microseconds and srudp's ratios to both, then connection set-up time (median) for srudp
-// (the whole handshake) and TCP (connect plus accept). --json FILE writes the same figures.
+// echo side on its own thread. Prints p50, p99 and p99.9 in microseconds and srudp's ratios to each
+// baseline, then connection set-up time (median) for srudp (the whole handshake) and TCP (connect
+// plus accept). --json FILE writes the same figures.
 //
 //   srudp_round_trip_vs_udp_tcp [--pings 20000] [--connects 50] [--json FILE]
 #include <arpa/inet.h>
@@ -25,7 +25,6 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <future>
 #include <map>
 #include <stdexcept>
 #include <string>

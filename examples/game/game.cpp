@@ -94,7 +94,7 @@ struct Link {
   // RFC 3550 interarrival jitter: smoothed |difference of transit times| of consecutive states.
   std::optional<double> last_transit_us;
   double jitter_us = 0;
-  State peer{};
+  State peer{};  // the other player's newest state: what the game would draw
   // Events.
   std::uint64_t events = 0, events_out_of_order = 0;
   std::optional<std::uint64_t> events_announced;  // from "end N"
@@ -204,9 +204,10 @@ class Game {
     const double state_loss = expected == 0 ? 0.0
                                             : 100.0 * (1.0 - std::min(1.0, static_cast<double>(link_.window_received) /
                                                                                static_cast<double>(expected)));
-    std::printf("t=%us rtt %.1f ms  state loss %.1f%%  jitter %.2f ms  states %llu/s  events %llu  at %s (sending at %.0f%% loss)\n",
+    std::printf("t=%us rtt %.1f ms  state loss %.1f%%  jitter %.2f ms  states %llu/s  peer at (%.0f, %.0f)  events %llu  at %s (sending at %.0f%% loss)\n",
                 second, std::chrono::duration<double, std::milli>(stats.smoothed_rtt).count(), state_loss,
                 link_.jitter_us / 1000.0, static_cast<unsigned long long>(link_.window_received),
+                static_cast<double>(link_.peer.x), static_cast<double>(link_.peer.y),
                 static_cast<unsigned long long>(link_.events), client_->path().relayed ? "relay" : "direct", loss);
     std::fflush(stdout);
     link_.window_start = newest;

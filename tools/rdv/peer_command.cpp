@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -50,7 +51,7 @@ struct PeerOptions {
   std::string identity_file;
   std::string pinned_peer;
   std::string policy = "fast";
-  std::string congestion = "cubic";
+  CongestionControl congestion = CongestionControl::cubic;
   bool relay_only = false;
   std::uint16_t stun_port = 3478;
   bool include_loopback = false;
@@ -231,16 +232,7 @@ int run(bool dial, const PeerOptions& o) {
   }
   options.stun_port = o.stun_port;
   options.loopback_candidates = o.include_loopback;
-  if (o.congestion == "cubic") {
-    options.connection.congestion = CongestionControl::cubic;
-  } else if (o.congestion == "newreno") {
-    options.connection.congestion = CongestionControl::new_reno;
-  } else if (o.congestion == "bbr") {
-    options.connection.congestion = CongestionControl::bbr;
-  } else {
-    std::fprintf(stderr, "rdv: bad --congestion '%s': want cubic, newreno or bbr\n", o.congestion.c_str());
-    return 2;
-  }
+  options.connection.congestion = o.congestion;
   options.connection.identity_file = o.identity_file;
   if (!o.pinned_peer.empty()) {
     options.connection.pinned_peer = key_from_hex(o.pinned_peer);
@@ -293,7 +285,9 @@ void add_peer_command(CLI::App& app, int& exit_code, bool dial) {
                       "path: fast (relay at once, direct when it works), wait=1s, direct-only, relay-only");
   command->add_flag("-r,--relay", options->relay_only, "relay only (the same as --policy relay-only)");
   command->add_option("--stun-port", options->stun_port, "the rdv server's STUN port (0: none)");
-  command->add_option("--congestion", options->congestion, "congestion control: cubic (default), newreno or bbr");
+  command->add_option("--congestion", options->congestion, "congestion control: cubic (default), newreno or bbr")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, CongestionControl>{
+          {"cubic", CongestionControl::cubic}, {"newreno", CongestionControl::new_reno}, {"bbr", CongestionControl::bbr}}));
   command->add_flag("--include-loopback", options->include_loopback,
                     "offer loopback addresses as candidates too (both peers on one machine)");
   command->callback([options, &exit_code, dial] { exit_code = run(dial, *options); });

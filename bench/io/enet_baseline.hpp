@@ -1,6 +1,7 @@
 // ENet (Debian libenet, reliable channel, unencrypted): the transport game developers would pick
 // instead of srudp, measured by the bench programs in the same run. Each side is an ENet host on
-// loopback serviced by its own thread, as two processes would be.
+// loopback (or in the namespaces of a bench::Placement) serviced by its own thread, as two
+// processes would be.
 #pragma once
 
 #include <enet/enet.h>
@@ -12,6 +13,8 @@
 #include <stdexcept>
 #include <thread>
 #include <vector>
+
+#include "placement.hpp"
 
 namespace enet_baseline {
 
@@ -27,15 +30,19 @@ class Library {
   Library& operator=(const Library&) = delete;
 };
 
-// A server host on 127.0.0.1 (port picked by the system) and a client host connected to it.
+// A server host on the receiver's address (port picked by the system) and a client host
+// connected to it.
 class Pair {
  public:
-  Pair() {
+  explicit Pair(const bench::Placement& placement) {
     ENetAddress address{};
-    enet_address_set_host(&address, "127.0.0.1");
+    enet_address_set_host(&address, placement.receiver_ip.c_str());
     address.port = 0;
+    placement.enter_receiver();
     server_ = enet_host_create(&address, 1, 1, 0, 0);
+    placement.enter_sender();
     client_ = enet_host_create(nullptr, 1, 1, 0, 0);
+    placement.go_home();
     if (!server_ || !client_) throw std::runtime_error("enet_host_create");
     address.port = server_->address.port;
     ENetPeer* peer = enet_host_connect(client_, &address, 1, 0);
@@ -68,9 +75,10 @@ class Pair {
 
 // Seconds to move `bytes` client -> server in reliable packets of `packet` bytes; nullopt when it
 // did not finish within two minutes.
-inline std::optional<double> bulk_seconds(std::size_t bytes, std::size_t packet = 1200) {
+inline std::optional<double> bulk_seconds(const bench::Placement& placement, std::size_t bytes,
+                                          std::size_t packet = 1200) {
   Library library;
-  Pair pair;
+  Pair pair(placement);
   std::atomic<bool> finished{false};
   bool complete = false;  // written by the receiver before `finished`
   Clock::time_point end{};
@@ -107,9 +115,10 @@ inline std::optional<double> bulk_seconds(std::size_t bytes, std::size_t packet 
 }
 
 // Round trips of a `size`-byte reliable message (echoed by the server's thread), in microseconds.
-inline std::vector<double> round_trips(int warmup, int count, std::size_t size = 64) {
+inline std::vector<double> round_trips(const bench::Placement& placement, int warmup, int count,
+                                       std::size_t size = 64) {
   Library library;
-  Pair pair;
+  Pair pair(placement);
   std::atomic<bool> stop{false};
   std::thread echoer([&] {
     ENetEvent event;

@@ -277,7 +277,7 @@ int main(int argc, char** argv) {
   std::vector<const char*> rows = {"raw UDP", "kernel TCP", "srudp stream"};
   std::vector<const char*> baselines = {"raw UDP", "kernel TCP"};
 #ifdef SRUDP_BENCH_ENET
-  rtts["ENet reliable"] = enet_baseline::round_trips(kWarmup, pings);
+  rtts["ENet reliable"] = enet_baseline::round_trips(bench::Placement{}, kWarmup, pings);
   rows.insert(rows.end() - 1, "ENet reliable");
   baselines.push_back("ENet reliable");
 #endif

@@ -1,9 +1,20 @@
-// Loopback throughput of srudp streams against kernel TCP, measured in the same run: one stream of
-// 64 MiB, and 16 parallel streams of 4 MiB each (one srudp connection; 16 TCP connections). The
-// receiver and the sender each run on their own thread (their own io_context), as two processes
-// would. Prints MB/s of payload (median of the rounds) and the ratio srudp / TCP.
+// Bulk throughput of srudp streams against what users would use instead and against the limits,
+// measured in the same run: one stream, and 16 parallel streams (one srudp connection; 16 TCP
+// connections). The receiver and the sender each run on their own thread, as two processes
+// would. Rows:
+//   - raw UDP (one call per datagram, mmsg batches, GSO/GRO, GSO/GRO + AES-256-GCM or
+//     ChaCha20-Poly1305 per datagram): the limits, with no reliability (raw_udp_baseline.hpp);
+//   - kernel TCP; ENet reliable, when libenet is installed (enet_baseline.hpp);
+//   - srudp streams (AES-256-GCM where the CPU has AES-NI).
+// Each prints MB/s of payload and CPU seconds per GB (the whole process, both sides, user +
+// system), medians of the rounds, then srudp's ratios. --json FILE writes the same figures.
+// By default on loopback; --receiver-netns/--sender-netns put the two sides in network
+// namespaces (placement.hpp), which is how scripts/bench_paths measures loss and rate limits.
 //
-//   srudp_stream_vs_tcp [--rounds N] [--megabytes M]
+//   srudp_stream_vs_tcp [--rounds N] [--megabytes M] [--json FILE] [--receiver-netns A
+//                        --sender-netns B --receiver-ip IP --sender-ip IP] [--no-raw]
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -17,12 +28,18 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <functional>
 #include <future>
+#include <map>
+#include <string>
 #include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "placement.hpp"
+#include "raw_udp_baseline.hpp"
 #include "srudp/srudp.hpp"
 #ifdef SRUDP_BENCH_ENET
 #include "enet_baseline.hpp"
@@ -96,15 +113,18 @@ std::optional<Clock::time_point> wait(std::promise<Clock::time_point>& done) {
   return finish.get();
 }
 
-double measure_srudp(int streams, std::size_t bytes_each) {
+double measure_srudp(const bench::Placement& where, int streams, std::size_t bytes_each) {
   TwoThreads t;
   srudp::ConnectionOptions options;
   options.psk = srudp::random_key();
   options.connection_receive_window = 16 << 20;
   options.stream_receive_window = 4 << 20;
-  const asio::ip::udp::endpoint loopback(asio::ip::make_address("127.0.0.1"), 0);
-  srudp::Endpoint server(t.receiver_io, loopback, srudp::EndpointOptions{.accept_incoming = true, .server = options});
-  srudp::Endpoint client(t.sender_io, loopback);
+  where.enter_receiver();
+  srudp::Endpoint server(t.receiver_io, {asio::ip::make_address(where.receiver_ip), 0},
+                         srudp::EndpointOptions{.accept_incoming = true, .server = options});
+  where.enter_sender();
+  srudp::Endpoint client(t.sender_io, {asio::ip::make_address(where.sender_ip), 0});
+  where.go_home();
   std::promise<Clock::time_point> done;
   std::atomic<std::size_t> received{0};
   int finished = 0;  // streams read to their end (receiver thread only)
@@ -139,9 +159,17 @@ double measure_srudp(int streams, std::size_t bytes_each) {
   return std::chrono::duration<double>(*end - start).count();
 }
 
-double measure_tcp(int streams, std::size_t bytes_each) {
+double measure_tcp(const bench::Placement& where, int streams, std::size_t bytes_each) {
   TwoThreads t;
-  asio::ip::tcp::acceptor acceptor(t.receiver_io, {asio::ip::make_address("127.0.0.1"), 0});
+  where.enter_receiver();
+  asio::ip::tcp::acceptor acceptor(t.receiver_io, {asio::ip::make_address(where.receiver_ip), 0});
+  // The sending sockets are opened here, where the sender lives; they connect on its thread.
+  where.enter_sender();
+  std::vector<std::shared_ptr<asio::ip::tcp::socket>> sockets;
+  for (int i = 0; i < streams; ++i) {
+    sockets.push_back(std::make_shared<asio::ip::tcp::socket>(t.sender_io, asio::ip::tcp::v4()));
+  }
+  where.go_home();
   std::promise<Clock::time_point> done;
   std::atomic<std::size_t> received{0};
   int finished = 0;  // streams read to their end (receiver thread only)
@@ -157,12 +185,7 @@ double measure_tcp(int streams, std::size_t bytes_each) {
   }, asio::detached);
   Clock::time_point start = Clock::now();
   asio::co_spawn(t.sender_io, [&]() -> awaitable<void> {
-    std::vector<std::shared_ptr<asio::ip::tcp::socket>> sockets;
-    for (int i = 0; i < streams; ++i) {
-      auto socket = std::make_shared<asio::ip::tcp::socket>(t.sender_io);
-      co_await socket->async_connect(acceptor.local_endpoint(), use_awaitable);
-      sockets.push_back(socket);
-    }
+    for (auto& socket : sockets) co_await socket->async_connect(acceptor.local_endpoint(), use_awaitable);
     start = Clock::now();
     for (auto& socket : sockets) {
       asio::co_spawn(t.sender_io, [socket, bytes_each]() -> awaitable<void> {
@@ -179,54 +202,147 @@ double measure_tcp(int streams, std::size_t bytes_each) {
 }
 
 double median(std::vector<double> v) {
+  if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
+}
+
+// CPU seconds (user + system) of the whole process so far: both sides run in it.
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// One run of a case: payload bytes moved, wall seconds, and loss (raw UDP only).
+struct Run {
+  double bytes = 0, seconds = 0, loss = 0;
+};
+
+// A case's rounds and their medians.
+struct Row {
+  std::string name;
+  std::vector<double> rates, cpu_per_gb, losses;
+  int failures = 0;
+  double rate() const { return median(rates); }
+};
+
+void run_case(Row& row, const std::function<std::optional<Run>()>& once) {
+  const double cpu_before = cpu_seconds();
+  const auto run = once();
+  const double cpu = cpu_seconds() - cpu_before;
+  if (!run || run->seconds <= 0 || run->bytes <= 0) {
+    ++row.failures;
+    return;
+  }
+  row.rates.push_back(run->bytes / run->seconds / 1e6);
+  row.cpu_per_gb.push_back(cpu / (run->bytes / 1e9));
+  row.losses.push_back(run->loss);
+}
+
+void write_json(const std::string& path, const std::vector<Row>& rows, const std::vector<std::pair<std::string, double>>& ratios,
+                const bench::Placement& where, std::size_t megabytes, int rounds) {
+  std::ofstream out(path);
+  out << "{\n  \"benchmark\": \"stream_vs_tcp\",\n  \"megabytes\": " << megabytes << ",\n  \"rounds\": " << rounds
+      << ",\n  \"receiver_netns\": \"" << where.receiver_netns << "\",\n  \"sender_netns\": \"" << where.sender_netns
+      << "\",\n  \"cases\": [\n";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const Row& r = rows[i];
+    out << "    {\"name\": \"" << r.name << "\", \"mb_per_s\": " << r.rate() << ", \"cpu_s_per_gb\": " << median(r.cpu_per_gb)
+        << ", \"loss\": " << median(r.losses) << ", \"rounds\": " << r.rates.size() << ", \"failures\": " << r.failures << "}"
+        << (i + 1 < rows.size() ? ",\n" : "\n");
+  }
+  out << "  ],\n  \"ratios\": {\n";
+  for (std::size_t i = 0; i < ratios.size(); ++i) {
+    out << "    \"" << ratios[i].first << "\": " << ratios[i].second << (i + 1 < ratios.size() ? ",\n" : "\n");
+  }
+  out << "  }\n}\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"srudp streams against kernel TCP on loopback, in the same run"};
+  CLI::App app{"srudp streams against raw UDP, kernel TCP and ENet, in the same run"};
   int rounds = 3;
   std::size_t megabytes = 64;
+  std::string json;
+  bool no_raw = false;
+  bench::Placement where;
   app.add_option("--rounds", rounds, "rounds per case (the median is reported)")->check(CLI::Range(1, 50));
   app.add_option("--megabytes", megabytes, "payload per case")->check(CLI::Range(1, 4096));
+  app.add_option("--json", json, "also write the figures here");
+  app.add_flag("--no-raw", no_raw, "skip the raw UDP limits");
+  app.add_option("--receiver-netns", where.receiver_netns, "network namespace of the receiving side (root)");
+  app.add_option("--sender-netns", where.sender_netns, "network namespace of the sending side (root)");
+  app.add_option("--receiver-ip", where.receiver_ip, "the receiver's address (default 127.0.0.1)");
+  app.add_option("--sender-ip", where.sender_ip, "the sender's address (default 127.0.0.1)");
   CLI11_PARSE(app, argc, argv);
 
   const std::size_t total = megabytes << 20;
-  std::printf("%-24s %12s %12s %8s\n", "case", "srudp MB/s", "TCP MB/s", "ratio");
-  int failures = 0;
-  double srudp_single = 0;  // MB/s of one stream, for the ENet ratio
-  for (const int streams : {1, 16}) {
-    std::vector<double> srudp_rates, tcp_rates;
-    for (int r = 0; r < rounds; ++r) {
-      const double s = measure_srudp(streams, total / static_cast<std::size_t>(streams));
-      const double t = measure_tcp(streams, total / static_cast<std::size_t>(streams));
-      if (s <= 0 || t <= 0) {
-        ++failures;
-        continue;
-      }
-      srudp_rates.push_back(static_cast<double>(total) / s / 1e6);
-      tcp_rates.push_back(static_cast<double>(total) / t / 1e6);
+  std::vector<Row> rows;
+  const auto add = [&](std::string name, const std::function<std::optional<Run>()>& once) -> Row& {
+    rows.push_back(Row{std::move(name), {}, {}, {}, 0});
+    for (int r = 0; r < rounds; ++r) run_case(rows.back(), once);
+    return rows.back();
+  };
+  const auto timed = [&](double seconds) -> std::optional<Run> {
+    if (seconds <= 0) return std::nullopt;
+    return Run{static_cast<double>(total), seconds, 0};
+  };
+
+  using raw_udp_baseline::Variant;
+  std::map<Variant, double> raw;
+  if (!no_raw) {
+    for (const Variant v : {Variant::one_call_per_datagram, Variant::batched, Variant::gso_gro, Variant::gso_gro_aes256gcm,
+                            Variant::gso_gro_chacha20}) {
+      if (!raw_udp_baseline::available(v)) continue;
+      raw[v] = add(raw_udp_baseline::name(v), [&]() -> std::optional<Run> {
+        const auto r = raw_udp_baseline::measure(
+            v, total, srudp::SocketAddress::parse(where.receiver_ip + ":0").value(),
+            srudp::SocketAddress::parse(where.sender_ip + ":0").value(), [&] { where.enter_receiver(); }, [&] { where.enter_sender(); });
+        where.go_home();
+        return Run{static_cast<double>(r.payload_bytes), r.seconds, r.loss()};
+      }).rate();
     }
-    if (srudp_rates.empty()) continue;
-    const double s = median(srudp_rates), t = median(tcp_rates);
-    if (streams == 1) srudp_single = s;
-    char name[64];
-    std::snprintf(name, sizeof name, "%d stream%s, %zu MiB", streams, streams == 1 ? "" : "s", megabytes);
-    std::printf("%-24s %12.1f %12.1f %8.3f\n", name, s, t, s / t);
   }
+  const double tcp_1 = add("kernel TCP, 1 stream", [&] { return timed(measure_tcp(where, 1, total)); }).rate();
+  double enet = 0;
 #ifdef SRUDP_BENCH_ENET
   // ENet's reliable channel, one peer, 1200-byte packets, unencrypted: the same payload.
-  std::vector<double> enet_rates;
-  for (int r = 0; r < rounds; ++r) {
-    if (const auto seconds = enet_baseline::bulk_seconds(total)) enet_rates.push_back(static_cast<double>(total) / *seconds / 1e6);
-  }
-  if (!enet_rates.empty()) {
-    const double e = median(enet_rates);
-    std::printf("%-24s %12.1f (ENet reliable, 1200-byte packets; srudp 1 stream / ENet %.3f)\n", "ENet, 1 peer", e,
-                srudp_single / e);
-  }
+  enet = add("ENet reliable, 1 peer", [&]() -> std::optional<Run> {
+    const auto seconds = enet_baseline::bulk_seconds(where, total);
+    if (!seconds) return std::nullopt;
+    return Run{static_cast<double>(total), *seconds, 0};
+  }).rate();
 #endif
+  const double srudp_1 = add("srudp, 1 stream", [&] { return timed(measure_srudp(where, 1, total)); }).rate();
+  const double tcp_16 = add("kernel TCP, 16 streams", [&] { return timed(measure_tcp(where, 16, total / 16)); }).rate();
+  const double srudp_16 = add("srudp, 16 streams", [&] { return timed(measure_srudp(where, 16, total / 16)); }).rate();
+
+  std::printf("%zu MiB per case, median of %d rounds%s\n", megabytes, rounds,
+              where.across_namespaces() ? (", " + where.sender_netns + " -> " + where.receiver_netns).c_str() : ", loopback");
+  std::printf("%-28s %10s %11s %7s\n", "case", "MB/s", "CPU s/GB", "loss");
+  int failures = 0;
+  for (const Row& r : rows) {
+    failures += r.failures;
+    if (r.rates.empty()) {
+      std::printf("%-28s %10s\n", r.name.c_str(), "failed");
+      continue;
+    }
+    std::printf("%-28s %10.1f %11.2f %6.1f%%\n", r.name.c_str(), r.rate(), median(r.cpu_per_gb), 100 * median(r.losses));
+  }
+  std::vector<std::pair<std::string, double>> ratios;
+  const auto ratio = [&](const std::string& what, double a, double b) {
+    if (a > 0 && b > 0) ratios.emplace_back(what, a / b);
+  };
+  ratio("srudp 1 stream / raw UDP+AES-GCM GSO/GRO", srudp_1, raw[Variant::gso_gro_aes256gcm]);
+  ratio("srudp 1 stream / raw UDP+ChaCha GSO/GRO", srudp_1, raw[Variant::gso_gro_chacha20]);
+  ratio("srudp 1 stream / raw UDP GSO/GRO", srudp_1, raw[Variant::gso_gro]);
+  ratio("srudp 1 stream / kernel TCP", srudp_1, tcp_1);
+  ratio("srudp 1 stream / ENet reliable", srudp_1, enet);
+  ratio("srudp 16 streams / kernel TCP 16", srudp_16, tcp_16);
+  for (const auto& [what, value] : ratios) std::printf("%-44s %6.3f\n", what.c_str(), value);
+  if (!json.empty()) write_json(json, rows, ratios, where, megabytes, rounds);
   return failures == 0 ? 0 : 1;
 }

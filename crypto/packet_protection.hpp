@@ -102,6 +102,7 @@ class PacketProtection {
   // (0 < key_update_after <= max_packets_per_key is required).
   static Result<PacketProtection> create(PacketProtectionConfig config);
 
+  AeadAlgorithm algorithm() const noexcept { return algorithm_; }
   // The phase to write into the header of the next packet sealed.
   bool send_key_phase() const noexcept { return (generation_ & 1) != 0; }
   std::uint64_t key_generation() const noexcept { return generation_; }

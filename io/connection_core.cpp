@@ -317,6 +317,7 @@ ConnectionStats ConnectionCore::stats() {
   out.path_mtu = s.path_mtu;
   out.buffered_bytes = s.buffered_bytes;
   out.streams = streams_.size();
+  if (s.aead) out.packet_aead = crypto::to_string(*s.aead);
   return out;
 }
 

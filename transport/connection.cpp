@@ -12,6 +12,7 @@
 #include "stream/datagram_queue.hpp"
 #include "transport/loss_detection.hpp"
 #include "transport/pacer.hpp"
+#include "transport/packet_aead_choice.hpp"
 #include "transport/received_packets.hpp"
 #include "transport/rtt_estimator.hpp"
 #include "wire/buffer.hpp"
@@ -308,10 +309,15 @@ struct Connection::State {
       return;
     }
     peer_params = *params;
+    auto aead = choose_packet_aead(config.aead, peer_params.packet_aeads);
+    if (!aead) {
+      fail_silently(aead.error());
+      return;
+    }
     crypto::PacketProtectionConfig pp;
     pp.send_secret = std::move(outcome->send_secret);
     pp.receive_secret = std::move(outcome->receive_secret);
-    pp.algorithm = config.aead;
+    pp.algorithm = *aead;
     pp.limits = config.key_limits;
     auto created = crypto::PacketProtection::create(std::move(pp));
     if (!created) {
@@ -390,10 +396,13 @@ struct Connection::State {
     if (ciphertext.size() > scratch.size() + kAeadTag) return false;
     for (std::size_t i = 0; i < driver->provisional_count(); ++i) {
       const crypto::HandshakeOutcome& candidate = driver->provisional_outcome(i);
+      const auto params = wire::decode_transport_parameters(candidate.peer_payload);
+      const auto aead = params ? choose_packet_aead(config.aead, params->packet_aeads) : Result<crypto::AeadAlgorithm>(params.error());
+      if (!aead) continue;
       crypto::PacketProtectionConfig pp;
       pp.send_secret = candidate.send_secret.clone();
       pp.receive_secret = candidate.receive_secret.clone();
-      pp.algorithm = config.aead;
+      pp.algorithm = *aead;
       pp.limits = config.key_limits;
       auto trial = crypto::PacketProtection::create(std::move(pp));
       if (!trial || !trial->open(pn, header.key_phase, datagram.first(header.header_size), ciphertext, scratch)) {
@@ -985,6 +994,7 @@ std::vector<std::uint8_t> Connection::handshake_payload(const ConnectionConfig& 
   p.max_ack_delay_ms = std::min<std::uint64_t>(to_millis(config.max_ack_delay), wire::kMaxAckDelayLimitMs);
   p.max_datagram_frame_size = p.max_udp_payload_size;
   p.keepalive_interval_ms = to_millis(config.keepalive_interval);
+  p.packet_aeads = offered_packet_aeads(config.aead);
   return wire::encode_transport_parameters(p);
 }
 
@@ -1152,6 +1162,7 @@ ConnectionStats Connection::stats() const {
   out.congestion_window = st.cc ? st.cc->congestion_window() : 0;
   out.bytes_in_flight = st.loss.sent_packets().bytes_in_flight();
   out.path_mtu = st.pmtud.current();
+  if (st.protection) out.aead = st.protection->algorithm();
   out.packets_outstanding = st.loss.sent_packets().outstanding().size();
   out.ack_ranges = st.received.range_count();
   out.stream_receive_window = st.streams.largest_receive_window();

@@ -46,7 +46,10 @@ using StreamDirection = stream::StreamDirection;
 
 struct ConnectionConfig {
   crypto::HandshakeConfig handshake;            // PSK and/or identity keys, pinned peer
-  crypto::AeadAlgorithm aead = crypto::AeadAlgorithm::chacha20_poly1305;
+  // Data packet AEAD. Empty: negotiated (AES-256-GCM when both sides have hardware AES, else
+  // ChaCha20-Poly1305; transport/packet_aead_choice.hpp). Set: only that one (no common one with
+  // the peer fails the handshake).
+  std::optional<crypto::AeadAlgorithm> aead;
   std::optional<crypto::PacketProtectionLimits> key_limits;  // tests shrink them
   CongestionAlgorithm congestion = CongestionAlgorithm::cubic;
   PmtudConfig pmtud;                            // base 1200, max 1452 by default
@@ -121,6 +124,7 @@ struct ConnectionStats {
   std::uint64_t datagrams_sent = 0, datagrams_dropped = 0;  // dropped: queue full, too old, too big
   std::uint64_t datagrams_queued = 0;       // waiting now
   std::uint64_t datagrams_received_dropped = 0;  // the peer's, dropped: 256 already waited unread
+  std::optional<crypto::AeadAlgorithm> aead;      // protecting data packets (once the handshake is done)
 };
 
 class Connection {

@@ -22,7 +22,8 @@ std::error_code validate(const TransportParameters& p) noexcept {
       p.initial_max_stream_data_bidi_local <= varint::kMax &&
       p.initial_max_stream_data_bidi_remote <= varint::kMax &&
       p.initial_max_stream_data_uni <= varint::kMax &&
-      p.max_datagram_frame_size <= varint::kMax && p.keepalive_interval_ms <= varint::kMax;
+      p.max_datagram_frame_size <= varint::kMax && p.keepalive_interval_ms <= varint::kMax &&
+      p.packet_aeads.size() <= kMaxPacketAeads;
   return in_range ? std::error_code{} : make_error_code(errc::value_out_of_range);
 }
 
@@ -40,6 +41,7 @@ std::vector<std::uint8_t> encode_transport_parameters(const TransportParameters&
   m.set_max_datagram_frame_size(p.max_datagram_frame_size);
   m.set_keepalive_interval_ms(p.keepalive_interval_ms);
   m.set_connection_id(p.connection_id.data(), p.connection_id.size());
+  for (const std::uint32_t code : p.packet_aeads) m.add_packet_aeads(code);
   std::vector<std::uint8_t> out(m.ByteSizeLong());
   // Cannot fail: the buffer has exactly ByteSizeLong() bytes and the message has no required fields.
   (void)m.SerializeToArray(out.data(), static_cast<int>(out.size()));
@@ -69,6 +71,16 @@ Result<TransportParameters> decode_transport_parameters(std::span<const std::uin
   if (m.has_max_datagram_frame_size()) p.max_datagram_frame_size = m.max_datagram_frame_size();
   if (m.has_keepalive_interval_ms()) p.keepalive_interval_ms = m.keepalive_interval_ms();
   std::copy_n(m.connection_id().begin(), kConnectionIdSize, p.connection_id.begin());
+  if (m.packet_aeads_size() > static_cast<int>(kMaxPacketAeads)) return errc::value_out_of_range;
+  if (m.packet_aeads_size() > 0) {
+    p.packet_aeads.clear();
+    for (const std::uint32_t code : m.packet_aeads()) {
+      const bool known = code == kPacketAeadChaCha20Poly1305 || code == kPacketAeadAes256Gcm;
+      if (known && std::find(p.packet_aeads.begin(), p.packet_aeads.end(), code) == p.packet_aeads.end()) {
+        p.packet_aeads.push_back(code);
+      }
+    }
+  }
 
   if (auto ec = validate(p)) return ec;
   return p;

@@ -12,7 +12,7 @@
 // namespaces (placement.hpp), which is how scripts/bench_paths measures loss and rate limits.
 //
 //   srudp_stream_vs_tcp [--rounds N] [--megabytes M] [--json FILE] [--receiver-netns A
-//                        --sender-netns B --receiver-ip IP --sender-ip IP] [--no-raw]
+//                        --sender-netns B --receiver-ip IP --sender-ip IP] [--no-raw] [--filter TEXT]
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
@@ -113,6 +113,8 @@ std::optional<Clock::time_point> wait(std::promise<Clock::time_point>& done) {
   return finish.get();
 }
 
+std::string srudp_aead;  // as negotiated in the last srudp run
+
 double measure_srudp(const bench::Placement& where, int streams, std::size_t bytes_each) {
   TwoThreads t;
   srudp::ConnectionOptions options;
@@ -152,6 +154,7 @@ double measure_srudp(const bench::Placement& where, int streams, std::size_t byt
   t.start();
   const auto end = wait(done);
   t.stop();
+  srudp_aead = std::string(sender_connection.stats().packet_aead);
   if (!end || received != static_cast<std::size_t>(streams) * bytes_each) {
     std::fprintf(stderr, "srudp: received %zu of %zu bytes\n", received.load(), static_cast<std::size_t>(streams) * bytes_each);
     return -1;
@@ -268,11 +271,13 @@ int main(int argc, char** argv) {
   std::size_t megabytes = 64;
   std::string json;
   bool no_raw = false;
+  std::string filter;
   bench::Placement where;
   app.add_option("--rounds", rounds, "rounds per case (the median is reported)")->check(CLI::Range(1, 50));
   app.add_option("--megabytes", megabytes, "payload per case")->check(CLI::Range(1, 4096));
   app.add_option("--json", json, "also write the figures here");
   app.add_flag("--no-raw", no_raw, "skip the raw UDP limits");
+  app.add_option("--filter", filter, "run only the cases whose name contains this");
   app.add_option("--receiver-netns", where.receiver_netns, "network namespace of the receiving side (root)");
   app.add_option("--sender-netns", where.sender_netns, "network namespace of the sending side (root)");
   app.add_option("--receiver-ip", where.receiver_ip, "the receiver's address (default 127.0.0.1)");
@@ -281,10 +286,12 @@ int main(int argc, char** argv) {
 
   const std::size_t total = megabytes << 20;
   std::vector<Row> rows;
-  const auto add = [&](std::string name, const std::function<std::optional<Run>()>& once) -> Row& {
+  // Runs a case's rounds and returns its median MB/s (0 when filtered out or failed).
+  const auto add = [&](std::string name, const std::function<std::optional<Run>()>& once) -> double {
+    if (name.find(filter) == std::string::npos) return 0;
     rows.push_back(Row{std::move(name), {}, {}, {}, 0});
     for (int r = 0; r < rounds; ++r) run_case(rows.back(), once);
-    return rows.back();
+    return rows.back().rate();
   };
   const auto timed = [&](double seconds) -> std::optional<Run> {
     if (seconds <= 0) return std::nullopt;
@@ -303,10 +310,10 @@ int main(int argc, char** argv) {
             srudp::SocketAddress::parse(where.sender_ip + ":0").value(), [&] { where.enter_receiver(); }, [&] { where.enter_sender(); });
         where.go_home();
         return Run{static_cast<double>(r.payload_bytes), r.seconds, r.loss()};
-      }).rate();
+      });
     }
   }
-  const double tcp_1 = add("kernel TCP, 1 stream", [&] { return timed(measure_tcp(where, 1, total)); }).rate();
+  const double tcp_1 = add("kernel TCP, 1 stream", [&] { return timed(measure_tcp(where, 1, total)); });
   double enet = 0;
 #ifdef SRUDP_BENCH_ENET
   // ENet's reliable channel, one peer, 1200-byte packets, unencrypted: the same payload.
@@ -314,11 +321,11 @@ int main(int argc, char** argv) {
     const auto seconds = enet_baseline::bulk_seconds(where, total);
     if (!seconds) return std::nullopt;
     return Run{static_cast<double>(total), *seconds, 0};
-  }).rate();
+  });
 #endif
-  const double srudp_1 = add("srudp, 1 stream", [&] { return timed(measure_srudp(where, 1, total)); }).rate();
-  const double tcp_16 = add("kernel TCP, 16 streams", [&] { return timed(measure_tcp(where, 16, total / 16)); }).rate();
-  const double srudp_16 = add("srudp, 16 streams", [&] { return timed(measure_srudp(where, 16, total / 16)); }).rate();
+  const double srudp_1 = add("srudp, 1 stream", [&] { return timed(measure_srudp(where, 1, total)); });
+  const double tcp_16 = add("kernel TCP, 16 streams", [&] { return timed(measure_tcp(where, 16, total / 16)); });
+  const double srudp_16 = add("srudp, 16 streams", [&] { return timed(measure_srudp(where, 16, total / 16)); });
 
   std::printf("%zu MiB per case, median of %d rounds%s\n", megabytes, rounds,
               where.across_namespaces() ? (", " + where.sender_netns + " -> " + where.receiver_netns).c_str() : ", loopback");
@@ -332,6 +339,7 @@ int main(int argc, char** argv) {
     }
     std::printf("%-28s %10.1f %11.2f %6.1f%%\n", r.name.c_str(), r.rate(), median(r.cpu_per_gb), 100 * median(r.losses));
   }
+  if (!srudp_aead.empty()) std::printf("srudp negotiated %s\n", srudp_aead.c_str());
   std::vector<std::pair<std::string, double>> ratios;
   const auto ratio = [&](const std::string& what, double a, double b) {
     if (a > 0 && b > 0) ratios.emplace_back(what, a / b);

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string_view>
 
 #include <boost/asio/ip/udp.hpp>
 
@@ -21,6 +22,9 @@ struct ConnectionStats {
   std::uint64_t path_mtu = 0;                        // UDP payload bytes the path carries
   std::uint64_t buffered_bytes = 0;                  // memory held by stream send and receive buffers
   std::uint64_t streams = 0;                         // streams this side still tracks
+  // The AEAD protecting data packets, negotiated in the handshake: "AES-256-GCM" when both sides
+  // have hardware AES, else "ChaCha20-Poly1305"; empty before the handshake completes.
+  std::string_view packet_aead;
 
   double loss_rate() const {
     return packets_sent == 0 ? 0.0 : static_cast<double>(packets_lost) / static_cast<double>(packets_sent);

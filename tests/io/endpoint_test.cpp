@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/aead.hpp"
 #include "io/loopback.hpp"
 
 namespace srudp::test {
@@ -23,6 +24,11 @@ TEST(Endpoint, ConnectsAndAcceptsOnIpv4Loopback) {
   EXPECT_NE(pair.client_side.id(), pair.server_side.id());
   EXPECT_FALSE(pair.client_side.peer_identity());  // PSK only
   EXPECT_GT(pair.client_side.stats().packets_received, 0u);
+  // Two default peers on one machine: AES-256-GCM exactly when this CPU has hardware AES.
+  const std::string_view expected_aead =
+      crypto::aead_available(crypto::AeadAlgorithm::aes256_gcm) ? "AES-256-GCM" : "ChaCha20-Poly1305";
+  EXPECT_EQ(pair.client_side.stats().packet_aead, expected_aead);
+  EXPECT_EQ(pair.server_side.stats().packet_aead, expected_aead);
 }
 
 TEST(Endpoint, ConnectsOnIpv6Loopback) {

@@ -229,6 +229,48 @@ TEST(ConnectionHandshake, PinnedIdentitiesEstablishAndCarryStreamsBothWays) {
   }
 }
 
+// Both sides pick the packet AEAD from each other's announced lists: AES-256-GCM when both have
+// hardware AES (both default here), ChaCha20-Poly1305 when either allows only that. Lists with
+// nothing in common (only possible when both sides force one, as benchmarks do: default peers
+// always share ChaCha20-Poly1305) make no connection: the responder sees it first and drops the
+// handshake, and the initiator, never answered, gives up at its handshake timeout.
+TEST(ConnectionHandshake, NegotiatesThePacketAead) {
+  const bool aes = crypto::aead_available(crypto::AeadAlgorithm::aes256_gcm);
+  struct Case {
+    std::optional<crypto::AeadAlgorithm> a, b;
+    std::optional<crypto::AeadAlgorithm> expected;  // nullopt: no connection
+  };
+  const std::vector<Case> cases{
+      {std::nullopt, std::nullopt, aes ? crypto::AeadAlgorithm::aes256_gcm : crypto::AeadAlgorithm::chacha20_poly1305},
+      {std::nullopt, crypto::AeadAlgorithm::chacha20_poly1305, crypto::AeadAlgorithm::chacha20_poly1305},
+      {crypto::AeadAlgorithm::chacha20_poly1305, std::nullopt, crypto::AeadAlgorithm::chacha20_poly1305},
+      {crypto::AeadAlgorithm::aes256_gcm, crypto::AeadAlgorithm::chacha20_poly1305, std::nullopt},
+  };
+  std::uint64_t seed = 150;
+  for (const Case& c : cases) {
+    if (!aes && (c.a == crypto::AeadAlgorithm::aes256_gcm || c.b == crypto::AeadAlgorithm::aes256_gcm)) continue;
+    auto a_cfg = psk_config();
+    auto b_cfg = psk_config();
+    a_cfg.aead = c.a;
+    b_cfg.aead = c.b;
+    Pair t(sim::test_seed(++seed), delay_link(milliseconds(10)), std::move(a_cfg), std::move(b_cfg));
+    SCOPED_TRACE(t.net.describe());
+    if (!c.expected) {
+      const auto r = t.net.run_until([&] { return t.a.app.closed && t.b.app.closed; }, seconds(25));
+      ASSERT_TRUE(r) << r;
+      EXPECT_EQ(*t.b.app.closed, errc::handshake_failed);
+      EXPECT_EQ(*t.a.app.closed, errc::handshake_timeout);
+      EXPECT_FALSE(t.a.app.established || t.b.app.established);
+      continue;
+    }
+    const auto r = t.net.run_until([&] { return t.established(); }, seconds(5));
+    ASSERT_TRUE(r) << r;
+    EXPECT_EQ(t.client().stats().aead, c.expected);
+    EXPECT_EQ(t.server().stats().aead, c.expected);
+    transfer_both_ways(t, k256KB, seconds(20));
+  }
+}
+
 // ---- 2. wrong pinned key ------------------------------------------------------------------------
 
 TEST(ConnectionHandshake, WrongPinnedKeyOnEitherSideNeverEstablishes) {

@@ -84,6 +84,7 @@ struct RawPeer {
         crypto::PacketProtectionConfig pp;
         pp.send_secret = std::move(outcome->send_secret);
         pp.receive_secret = std::move(outcome->receive_secret);
+        pp.algorithm = crypto::AeadAlgorithm::chacha20_poly1305;
         auto created = crypto::PacketProtection::create(std::move(pp));
         ASSERT_TRUE(created);
         protection.emplace(std::move(*created));
@@ -127,11 +128,19 @@ struct RawPeer {
   }
 };
 
+// What the raw client announces by default. It protects its packets with ChaCha20-Poly1305, so it
+// announces only that one.
+std::vector<std::uint8_t> raw_client_parameters() {
+  ConnectionConfig c;
+  c.aead = crypto::AeadAlgorithm::chacha20_poly1305;
+  return Connection::handshake_payload(c);
+}
+
 // The server Connection and the raw client, wired back to back.
 struct Harness {
   // `client_parameters`: the transport parameters the raw client announces.
   explicit Harness(std::uint64_t seed, ConnectionConfig config = server_config(),
-                   std::vector<std::uint8_t> client_parameters = Connection::handshake_payload(ConnectionConfig{}))
+                   std::vector<std::uint8_t> client_parameters = raw_client_parameters())
       : peer(seed), rng(seed + 1) {
     crypto::HandshakeConfig client_hs;
     client_hs.psk = test::psk_from(42);

@@ -162,6 +162,42 @@ TEST(TransportParameters, GarbageIsMalformed) {
   EXPECT_EQ(decode_transport_parameters(wrong_type).error(), errc::malformed);
 }
 
+// Field 13, packed (proto3's encoding of a repeated scalar).
+Bytes with_aeads(const std::vector<std::uint64_t>& codes) {
+  Bytes packed;
+  for (const auto c : codes) append_leb128(packed, c);
+  Bytes fields;
+  bytes_field(fields, 13, packed);
+  return with_cid(fields);
+}
+
+TEST(TransportParameters, PacketAeadsAbsentMeansChaChaOnly) {
+  auto d = decode_transport_parameters(with_cid());
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->packet_aeads, std::vector<std::uint32_t>{kPacketAeadChaCha20Poly1305});
+}
+
+TEST(TransportParameters, PacketAeadsKeepTheirOrderAndDropUnknownAndRepeatedCodes) {
+  auto d = decode_transport_parameters(with_aeads({7, 2, 2, 1, 99}));
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->packet_aeads, (std::vector<std::uint32_t>{kPacketAeadAes256Gcm, kPacketAeadChaCha20Poly1305}));
+  TransportParameters p;
+  p.packet_aeads = {kPacketAeadAes256Gcm, kPacketAeadChaCha20Poly1305};
+  EXPECT_EQ(*decode_transport_parameters(encode_transport_parameters(p)), p);
+}
+
+TEST(TransportParameters, PacketAeadsOfOnlyUnknownCodesLeaveNone) {
+  auto d = decode_transport_parameters(with_aeads({3, 4}));
+  ASSERT_TRUE(d.has_value());
+  EXPECT_TRUE(d->packet_aeads.empty());
+}
+
+TEST(TransportParameters, TooManyPacketAeadsAreOutOfRange) {
+  std::vector<std::uint64_t> codes(kMaxPacketAeads + 1, 1);
+  EXPECT_EQ(decode_transport_parameters(with_aeads(codes)).error(), errc::value_out_of_range);
+  EXPECT_TRUE(decode_transport_parameters(with_aeads(std::vector<std::uint64_t>(kMaxPacketAeads, 1))).has_value());
+}
+
 TEST(TransportParameters, PrefixesAndMutationsNeverCrash) {
   const Bytes enc = encode_transport_parameters(TransportParameters{});
   for (std::size_t len = 0; len < enc.size(); ++len) {

@@ -3,9 +3,14 @@
 // reliable channel when libenet is installed, and an srudp stream (encrypted, reliable) with the
 // echo side on its own thread. Prints p50, p99 and p99.9 in microseconds and srudp's ratios to each
 // baseline, then connection set-up time (median) for srudp (the whole handshake) and TCP (connect
-// plus accept). --json FILE writes the same figures.
+// plus accept). --json FILE writes the same figures. By default on loopback; with
+// --receiver-netns/--sender-netns (placement.hpp) the echo side and the measuring side live in two
+// network namespaces, which is how scripts/bench_paths measures round trips under loss. Raw UDP
+// then loses pings: one not answered within 200 ms counts as lost (the loss column) and the
+// percentiles are over the answered ones.
 //
 //   srudp_round_trip_vs_udp_tcp [--pings 20000] [--connects 50] [--json FILE]
+//                               [--receiver-netns A --sender-netns B --receiver-ip IP --sender-ip IP]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -22,6 +27,7 @@
 #include <boost/asio/write.hpp>
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -31,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "placement.hpp"
 #include "srudp/srudp.hpp"
 #ifdef SRUDP_BENCH_ENET
 #include "enet_baseline.hpp"
@@ -59,11 +66,11 @@ struct Fd {
   ~Fd() { ::close(fd); }
 };
 
-sockaddr_in loopback(std::uint16_t port) {
+sockaddr_in ipv4(const std::string& ip, std::uint16_t port) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::inet_pton(AF_INET, ip.c_str(), &a.sin_addr) != 1) throw std::runtime_error("not an IPv4 address: " + ip);
   return a;
 }
 
@@ -74,9 +81,23 @@ std::uint16_t bound_port(int fd) {
   return ntohs(a.sin_port);
 }
 
-void bind_loopback(int fd) {
-  const sockaddr_in a = loopback(0);
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind");
+void bind_to(int fd, const std::string& ip) {
+  const sockaddr_in a = ipv4(ip, 0);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind " + ip);
+}
+
+// A socket of `type` opened in the receiver's or the sender's namespace and bound to its address.
+int open_bound(const bench::Placement& where, bool receiver, int type) {
+  if (receiver) {
+    where.enter_receiver();
+  } else {
+    where.enter_sender();
+  }
+  const int fd = ::socket(AF_INET, type, 0);
+  where.go_home();
+  if (fd < 0) throw std::runtime_error("socket");
+  bind_to(fd, receiver ? where.receiver_ip : where.sender_ip);
+  return fd;
 }
 
 bool read_exactly(int fd, char* data, std::size_t n) {
@@ -102,11 +123,13 @@ std::vector<double> time_round_trips(int count, OneRoundTrip&& once) {
   return rtts;
 }
 
-std::vector<double> udp_round_trips(int count) {
-  Fd echo(::socket(AF_INET, SOCK_DGRAM, 0)), client(::socket(AF_INET, SOCK_DGRAM, 0));
-  bind_loopback(echo.fd);
-  bind_loopback(client.fd);
-  const sockaddr_in to = loopback(bound_port(echo.fd));
+// Raw UDP has no reliability: a ping not answered within 200 ms is lost (counted in `lost`), and
+// each ping carries its number so a late answer is not taken for the next one's.
+std::vector<double> udp_round_trips(const bench::Placement& where, int count, int& lost) {
+  Fd echo(open_bound(where, true, SOCK_DGRAM)), client(open_bound(where, false, SOCK_DGRAM));
+  const timeval timeout{0, 200'000};
+  ::setsockopt(client.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  const sockaddr_in to = ipv4(where.receiver_ip, bound_port(echo.fd));
   std::thread echoer([&] {
     std::array<char, kMessage> buffer{};
     for (;;) {
@@ -117,23 +140,39 @@ std::vector<double> udp_round_trips(int count) {
       ::sendto(echo.fd, buffer.data(), kMessage, 0, reinterpret_cast<sockaddr*>(&from), len);
     }
   });
-  std::array<char, kMessage> message{};
-  auto rtts = time_round_trips(count, [&] {
+  std::array<char, kMessage> message{}, answer{};
+  std::uint64_t number = 0;
+  lost = 0;
+  std::vector<double> rtts;
+  for (int i = 0; i < kWarmup + count; ++i) {
+    ++number;
+    std::memcpy(message.data(), &number, sizeof number);
+    const auto start = Clock::now();
     ::sendto(client.fd, message.data(), kMessage, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
-    ::recv(client.fd, message.data(), message.size(), 0);
-  });
-  ::sendto(client.fd, message.data(), 1, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+    bool answered = false;
+    while (!answered) {
+      if (::recv(client.fd, answer.data(), answer.size(), 0) != static_cast<ssize_t>(kMessage)) break;  // timed out
+      answered = std::memcmp(answer.data(), &number, sizeof number) == 0;
+    }
+    if (i < kWarmup) continue;
+    if (answered) {
+      rtts.push_back(micros(Clock::now() - start));
+    } else {
+      ++lost;
+    }
+  }
+  // The 1-byte stop datagram, repeated in case the path loses it.
+  for (int i = 0; i < 20; ++i) ::sendto(client.fd, message.data(), 1, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
   echoer.join();
   return rtts;
 }
 
 // A connected TCP pair with TCP_NODELAY: {client, server}.
-std::pair<int, int> tcp_pair(Clock::duration* setup = nullptr) {
-  Fd listener(::socket(AF_INET, SOCK_STREAM, 0));
-  bind_loopback(listener.fd);
+std::pair<int, int> tcp_pair(const bench::Placement& where, Clock::duration* setup = nullptr) {
+  Fd listener(open_bound(where, true, SOCK_STREAM));
   ::listen(listener.fd, 1);
-  const sockaddr_in to = loopback(bound_port(listener.fd));
-  const int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  const sockaddr_in to = ipv4(where.receiver_ip, bound_port(listener.fd));
+  const int client = open_bound(where, false, SOCK_STREAM);
   const auto start = Clock::now();
   if (::connect(client, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) throw std::runtime_error("connect");
   const int server = ::accept(listener.fd, nullptr, nullptr);
@@ -144,8 +183,8 @@ std::pair<int, int> tcp_pair(Clock::duration* setup = nullptr) {
   return {client, server};
 }
 
-std::vector<double> tcp_round_trips(int count) {
-  const auto [c, s] = tcp_pair();
+std::vector<double> tcp_round_trips(const bench::Placement& where, int count) {
+  const auto [c, s] = tcp_pair(where);
   Fd client(c), server(s);
   std::thread echoer([&] {
     std::array<char, kMessage> buffer{};
@@ -172,12 +211,15 @@ srudp::ConnectionOptions srudp_options() {
 }
 
 // The echo side on its own thread (io_context); the measuring side runs on this thread.
-std::vector<double> srudp_round_trips(int count) {
+std::vector<double> srudp_round_trips(const bench::Placement& where, int count) {
   const srudp::ConnectionOptions options = srudp_options();
-  const asio::ip::udp::endpoint any_loopback(asio::ip::make_address("127.0.0.1"), 0);
   asio::io_context echo_io, client_io;
-  srudp::Endpoint server(echo_io, any_loopback, srudp::EndpointOptions{.accept_incoming = true, .server = options});
-  srudp::Endpoint client(client_io, any_loopback);
+  where.enter_receiver();
+  srudp::Endpoint server(echo_io, {asio::ip::make_address(where.receiver_ip), 0},
+                         srudp::EndpointOptions{.accept_incoming = true, .server = options});
+  where.enter_sender();
+  srudp::Endpoint client(client_io, {asio::ip::make_address(where.sender_ip), 0});
+  where.go_home();
   asio::co_spawn(echo_io, [&]() -> awaitable<void> {
     srudp::Connection connection = co_await server.async_accept(use_awaitable);
     srudp::Stream stream = co_await connection.async_accept_stream(use_awaitable);
@@ -221,11 +263,11 @@ double percentile(const std::vector<double>& sorted, double p) {
 }
 
 // Connection set-up: TCP connect + accept; srudp's whole handshake (both directions confirmed).
-double tcp_setup_us(int connects) {
+double tcp_setup_us(const bench::Placement& where, int connects) {
   std::vector<double> times;
   for (int i = 0; i < connects; ++i) {
     Clock::duration d{};
-    const auto [c, s] = tcp_pair(&d);
+    const auto [c, s] = tcp_pair(where, &d);
     ::close(c);
     ::close(s);
     times.push_back(micros(d));
@@ -233,12 +275,15 @@ double tcp_setup_us(int connects) {
   return median(times);
 }
 
-double srudp_setup_us(int connects) {
+double srudp_setup_us(const bench::Placement& where, int connects) {
   const srudp::ConnectionOptions options = srudp_options();
-  const asio::ip::udp::endpoint any_loopback(asio::ip::make_address("127.0.0.1"), 0);
   asio::io_context io;
-  srudp::Endpoint server(io, any_loopback, srudp::EndpointOptions{.accept_incoming = true, .server = options});
-  srudp::Endpoint client(io, any_loopback);
+  where.enter_receiver();
+  srudp::Endpoint server(io, {asio::ip::make_address(where.receiver_ip), 0},
+                         srudp::EndpointOptions{.accept_incoming = true, .server = options});
+  where.enter_sender();
+  srudp::Endpoint client(io, {asio::ip::make_address(where.sender_ip), 0});
+  where.go_home();
   std::vector<double> times;
   asio::co_spawn(io, [&]() -> awaitable<void> {
     for (;;) (void)co_await server.async_accept(use_awaitable);  // accepted and dropped
@@ -268,16 +313,22 @@ int main(int argc, char** argv) {
   app.add_option("--pings", pings, "round trips per transport")->check(CLI::Range(100, 10'000'000));
   app.add_option("--connects", connects, "connections for the set-up median")->check(CLI::Range(1, 10000));
   app.add_option("--json", json, "also write the figures here");
+  bench::Placement where;
+  app.add_option("--receiver-netns", where.receiver_netns, "network namespace of the echo side (root)");
+  app.add_option("--sender-netns", where.sender_netns, "network namespace of the measuring side (root)");
+  app.add_option("--receiver-ip", where.receiver_ip, "the echo side's IPv4 address (default 127.0.0.1)");
+  app.add_option("--sender-ip", where.sender_ip, "the measuring side's IPv4 address (default 127.0.0.1)");
   CLI11_PARSE(app, argc, argv);
 
   std::map<std::string, std::vector<double>> rtts;
-  rtts["raw UDP"] = udp_round_trips(pings);
-  rtts["kernel TCP"] = tcp_round_trips(pings);
-  rtts["srudp stream"] = srudp_round_trips(pings);
+  int udp_lost = 0;
+  rtts["raw UDP"] = udp_round_trips(where, pings, udp_lost);
+  rtts["kernel TCP"] = tcp_round_trips(where, pings);
+  rtts["srudp stream"] = srudp_round_trips(where, pings);
   std::vector<const char*> rows = {"raw UDP", "kernel TCP", "srudp stream"};
   std::vector<const char*> baselines = {"raw UDP", "kernel TCP"};
 #ifdef SRUDP_BENCH_ENET
-  rtts["ENet reliable"] = enet_baseline::round_trips(bench::Placement{}, kWarmup, pings);
+  rtts["ENet reliable"] = enet_baseline::round_trips(where, kWarmup, pings);
   rows.insert(rows.end() - 1, "ENet reliable");
   baselines.push_back("ENet reliable");
 #endif
@@ -288,14 +339,16 @@ int main(int argc, char** argv) {
   }
   std::printf("%-30s %9s %9s %9s\n", "64-byte round trip (us)", "p50", "p99", "p99.9");
   for (const char* name : rows) {
-    std::printf("%-30s %9.1f %9.1f %9.1f\n", name, p[name][0], p[name][1], p[name][2]);
+    std::printf("%-30s %9.1f %9.1f %9.1f", name, p[name][0], p[name][1], p[name][2]);
+    if (std::string(name) == "raw UDP" && udp_lost > 0) std::printf("  (%d of %d pings lost)", udp_lost, pings);
+    std::printf("\n");
   }
   for (const char* base : baselines) {
     const std::string label = std::string("srudp / ") + base;
     std::printf("%-30s %9.2f %9.2f %9.2f\n", label.c_str(), p["srudp stream"][0] / p[base][0],
                 p["srudp stream"][1] / p[base][1], p["srudp stream"][2] / p[base][2]);
   }
-  const double srudp_setup = srudp_setup_us(connects), tcp_setup = tcp_setup_us(connects);
+  const double srudp_setup = srudp_setup_us(where, connects), tcp_setup = tcp_setup_us(where, connects);
   std::printf("%-30s %9.1f (TCP %.1f, ratio %.2f)\n", "connection set-up, median (us)", srudp_setup, tcp_setup,
               srudp_setup / tcp_setup);
   if (!json.empty()) {
@@ -306,7 +359,9 @@ int main(int argc, char** argv) {
       out << sep << "\n    \"" << name << "\": {\"p50\": " << q[0] << ", \"p99\": " << q[1] << ", \"p999\": " << q[2] << "}";
       sep = ",";
     }
-    out << "\n  },\n  \"setup_us\": {\"srudp\": " << srudp_setup << ", \"kernel TCP\": " << tcp_setup << "}\n}\n";
+    out << "\n  },\n  \"raw_udp_pings_lost\": " << udp_lost << ",\n  \"receiver_netns\": \"" << where.receiver_netns
+        << "\",\n  \"sender_netns\": \"" << where.sender_netns << "\",\n  \"setup_us\": {\"srudp\": " << srudp_setup
+        << ", \"kernel TCP\": " << tcp_setup << "}\n}\n";
   }
   return 0;
 }

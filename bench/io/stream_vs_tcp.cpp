@@ -13,7 +13,13 @@
 //
 //   srudp_stream_vs_tcp [--rounds N] [--megabytes M] [--json FILE] [--receiver-netns A
 //                        --sender-netns B --receiver-ip IP --sender-ip IP] [--no-raw] [--filter TEXT]
+//                       [--congestion cubic|newreno|bbr] [--tcp-congestion cubic|reno|bbr]
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/as_tuple.hpp>
@@ -114,6 +120,8 @@ std::optional<Clock::time_point> wait(std::promise<Clock::time_point>& done) {
 }
 
 std::string srudp_aead;  // as negotiated in the last srudp run
+srudp::CongestionControl srudp_congestion = srudp::CongestionControl::cubic;
+std::string tcp_congestion;  // empty: the kernel's default
 
 double measure_srudp(const bench::Placement& where, int streams, std::size_t bytes_each) {
   TwoThreads t;
@@ -121,6 +129,7 @@ double measure_srudp(const bench::Placement& where, int streams, std::size_t byt
   options.psk = srudp::random_key();
   options.connection_receive_window = 16 << 20;
   options.stream_receive_window = 4 << 20;
+  options.congestion = srudp_congestion;
   where.enter_receiver();
   srudp::Endpoint server(t.receiver_io, {asio::ip::make_address(where.receiver_ip), 0},
                          srudp::EndpointOptions{.accept_incoming = true, .server = options});
@@ -171,6 +180,12 @@ double measure_tcp(const bench::Placement& where, int streams, std::size_t bytes
   std::vector<std::shared_ptr<asio::ip::tcp::socket>> sockets;
   for (int i = 0; i < streams; ++i) {
     sockets.push_back(std::make_shared<asio::ip::tcp::socket>(t.sender_io, asio::ip::tcp::v4()));
+    if (!tcp_congestion.empty() &&
+        ::setsockopt(sockets.back()->native_handle(), IPPROTO_TCP, TCP_CONGESTION, tcp_congestion.data(),
+                     static_cast<socklen_t>(tcp_congestion.size())) != 0) {
+      std::fprintf(stderr, "TCP_CONGESTION %s: %s\n", tcp_congestion.c_str(), std::strerror(errno));
+      return -1;
+    }
   }
   where.go_home();
   std::promise<Clock::time_point> done;
@@ -278,6 +293,12 @@ int main(int argc, char** argv) {
   app.add_option("--json", json, "also write the figures here");
   app.add_flag("--no-raw", no_raw, "skip the raw UDP limits");
   app.add_option("--filter", filter, "run only the cases whose name contains this");
+  app.add_option("--congestion", srudp_congestion, "srudp's congestion control: cubic (default), newreno or bbr")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, srudp::CongestionControl>{
+          {"cubic", srudp::CongestionControl::cubic},
+          {"newreno", srudp::CongestionControl::new_reno},
+          {"bbr", srudp::CongestionControl::bbr}}));
+  app.add_option("--tcp-congestion", tcp_congestion, "kernel TCP's congestion control (TCP_CONGESTION), e.g. cubic");
   app.add_option("--receiver-netns", where.receiver_netns, "network namespace of the receiving side (root)");
   app.add_option("--sender-netns", where.sender_netns, "network namespace of the sending side (root)");
   app.add_option("--receiver-ip", where.receiver_ip, "the receiver's address (default 127.0.0.1)");

@@ -776,7 +776,7 @@ struct Connection::State {
         const Instant at = pacer.next_send_time(t, mtu, cc->pacing_rate_bytes_per_sec(rtt), cwnd);
         if (at > t) {
           can_elicit = false;
-          pacing_wakeup = at;
+          pacing_wakeup = pacer.wakeup_time(t, mtu);  // a batch's worth of credit, not one datagram's
         }
       }
     } else if (!can_elicit) {

@@ -74,6 +74,18 @@ Instant Pacer::next_send_time(Instant now, std::uint64_t bytes, std::uint64_t ra
   return now + Duration(static_cast<std::int64_t>(wait_ns));
 }
 
+Instant Pacer::wakeup_time(Instant now, std::uint64_t bytes) const {
+  if (rate_ == 0) return now;
+  const std::int64_t one = std::min(to_units(bytes), capacity_);
+  const int128 span_units = int128{rate_} * kWakeupSpan.count();  // a nanosecond earns rate_ units
+  const int128 batch = std::clamp<int128>(span_units, one, int128{one} * kWakeupBatchPackets);
+  const std::int64_t need = static_cast<std::int64_t>(std::min<int128>(batch, capacity_));
+  if (credit_ >= need) return now;
+  const int128 wait_ns = (int128{need} - credit_ + rate_ - 1) / rate_;
+  const Instant at = (last_update_ ? std::max(*last_update_, now) : now) + Duration(static_cast<std::int64_t>(wait_ns));
+  return std::max(at, now);
+}
+
 void Pacer::on_sent(Instant now, std::uint64_t bytes) {
   refill(now);
   credit_ = std::max(credit_ - to_units(bytes), -capacity_);

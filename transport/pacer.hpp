@@ -31,6 +31,16 @@ class Pacer {
   Instant next_send_time(Instant now, std::uint64_t bytes, std::uint64_t rate_bytes_per_sec,
                          std::uint64_t congestion_window);
 
+  // When a sender that next_send_time() just held back should wake up: once the bucket holds credit
+  // for a batch of datagrams rather than one. The batch is what the rate earns in kWakeupSpan,
+  // within [1, kWakeupBatchPackets] datagrams of `bytes` and at most the capacity, so a slow flow
+  // waits no longer than before, and a fast one pays a timer and a thread wake-up per batch instead
+  // of per datagram. It sends the batch back to back, within the burst the bucket allows anyway.
+  // Uses the rate and capacity of the last next_send_time() call.
+  static constexpr Duration kWakeupSpan = std::chrono::milliseconds(1);
+  static constexpr std::uint64_t kWakeupBatchPackets = 10;
+  Instant wakeup_time(Instant now, std::uint64_t bytes) const;
+
   // A datagram of `bytes` was sent at `now`. Sending without credit (e.g. an ACK that is never
   // delayed) leaves a debt that later sends wait for, bounded by one burst capacity.
   void on_sent(Instant now, std::uint64_t bytes);

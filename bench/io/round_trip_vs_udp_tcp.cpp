@@ -285,8 +285,11 @@ double srudp_setup_us(const bench::Placement& where, int connects) {
   srudp::Endpoint client(io, {asio::ip::make_address(where.sender_ip), 0});
   where.go_home();
   std::vector<double> times;
+  // Accepted connections are kept until the end: dropping one would close it, and under loss that
+  // CLOSE can reach the client before the server's confirmation does, failing its connect.
+  std::vector<srudp::Connection> accepted;
   asio::co_spawn(io, [&]() -> awaitable<void> {
-    for (;;) (void)co_await server.async_accept(use_awaitable);  // accepted and dropped
+    for (;;) accepted.push_back(co_await server.async_accept(use_awaitable));
   }, asio::detached);
   asio::co_spawn(io, [&]() -> awaitable<void> {
     for (int i = 0; i < connects; ++i) {

@@ -146,6 +146,36 @@ TEST(Pacer, OversizedDatagramsAndBackwardsTimeDoNotHang) {
   EXPECT_GE(pacer.credit_bytes(), -static_cast<std::int64_t>(pacer.capacity_bytes()));
 }
 
+// A held-back sender wakes for a batch: what the rate earns in 1 ms, 1 to 10 datagrams. Slow
+// flows still wake for each datagram, exactly when it may go.
+TEST(Pacer, WakesUpForABatchAtHighRatesAndForEachDatagramAtLowRates) {
+  struct Case {
+    std::uint64_t rate;
+    Duration next, wakeup;
+  };
+  for (const Case& c : {Case{12'000'000, Duration(100'000), milliseconds(1)},   // 10 datagrams per ms
+                        Case{120'000'000, Duration(10'000), Duration(100'000)},  // capped at 10 datagrams
+                        Case{6'000'000, Duration(200'000), milliseconds(1)},     // 5 per ms
+                        Case{1'200'000, milliseconds(1), milliseconds(1)},       // 1 per ms
+                        Case{75'000, milliseconds(16), milliseconds(16)}}) {
+    SCOPED_TRACE(c.rate);
+    Pacer pacer(kMss);
+    ASSERT_EQ(pacer.next_send_time(kT0, kMss, c.rate, kLargeWindow), kT0);
+    while (pacer.credit_bytes() >= static_cast<std::int64_t>(kMss)) pacer.on_sent(kT0, kMss);
+    pacer.on_sent(kT0, static_cast<std::uint64_t>(pacer.credit_bytes()));  // the bucket exactly empty
+    ASSERT_EQ(pacer.credit_bytes(), 0);
+    EXPECT_EQ(pacer.next_send_time(kT0, kMss, c.rate, kLargeWindow), kT0 + c.next);
+    EXPECT_EQ(pacer.wakeup_time(kT0, kMss), kT0 + c.wakeup);
+  }
+  // With credit for the batch already there, now.
+  Pacer pacer(kMss);
+  ASSERT_EQ(pacer.next_send_time(kT0, kMss, 12'000'000, kLargeWindow), kT0);
+  EXPECT_EQ(pacer.wakeup_time(kT0, kMss), kT0);
+  // Unpaced: now.
+  ASSERT_EQ(pacer.next_send_time(kT0, kMss, 0, kLargeWindow), kT0);
+  EXPECT_EQ(pacer.wakeup_time(kT0, kMss), kT0);
+}
+
 TEST(Pacer, SpreadsTheCongestionWindowOverTheRoundTrip) {
   NewReno cc(kMss);
   RttEstimator rtt;

@@ -28,7 +28,7 @@ void RttEstimator::set_max_ack_delay(Duration max_ack_delay) {
 
 void RttEstimator::update(Duration latest_rtt, Duration ack_delay, Instant now,
                           bool handshake_confirmed) {
-  latest_rtt = std::max(clamp_input(latest_rtt), kGranularity);
+  latest_rtt = std::max(clamp_input(latest_rtt), kMinSample);
   ack_delay = clamp_input(ack_delay);
   latest_ = latest_rtt;
   last_sample_time_ = now;

@@ -10,6 +10,10 @@ class RttEstimator {
  public:
   // Timer granularity assumed by RFC 9002 (kGranularity): the smallest meaningful timer.
   static constexpr Duration kGranularity = std::chrono::milliseconds(1);
+  // The smallest RTT sample kept: a zero sample is raised to it, so the estimate is never zero.
+  // Samples are not floored at kGranularity (RFC 9002 applies that to timers only): on a path of
+  // 100 us, a 1 ms floor would cap every window-based sender's pacing rate at cwnd / 1 ms.
+  static constexpr Duration kMinSample = std::chrono::microseconds(1);
   // RFC 9002 section 6.2.2: the RTT assumed before the first sample.
   static constexpr Duration kDefaultInitialRtt = std::chrono::milliseconds(333);
   // RFC 9000 section 18.2 default for the peer's max_ack_delay transport parameter.
@@ -25,7 +29,7 @@ class RttEstimator {
   // Feeds one RTT sample: latest_rtt = now - send time of the largest newly acknowledged
   // ack-eliciting packet, ack_delay as reported by the peer. Before the handshake is confirmed the
   // reported delay is not clamped by max_ack_delay (RFC 9002 section 5.3). Negative inputs are
-  // treated as zero; a zero latest_rtt is raised to kGranularity so the estimate is never zero.
+  // treated as zero; latest_rtt is raised to kMinSample so the estimate is never zero.
   void update(Duration latest_rtt, Duration ack_delay, Instant now, bool handshake_confirmed);
 
   // RFC 9002 section 5.2: after persistent congestion, min_rtt restarts from the latest sample.

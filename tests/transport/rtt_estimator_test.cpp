@@ -124,12 +124,22 @@ TEST(RttEstimator, PtoBaseUsesGranularityFloor) {
   EXPECT_EQ(lan.pto_base(milliseconds(5)), milliseconds(1) + RttEstimator::kGranularity + milliseconds(5));
 }
 
+// A sub-millisecond path keeps its real round trip: the pacing rate of a window-based sender is
+// cwnd / smoothed RTT, so a 1 ms floor would cap it at a tenth on a 100 us path.
+TEST(RttEstimator, SubMillisecondSamplesAreKept) {
+  RttEstimator rtt;
+  for (int i = 0; i < 50; ++i) rtt.update(std::chrono::microseconds(100), Duration::zero(), kT0, true);
+  EXPECT_EQ(rtt.min_rtt(), std::chrono::microseconds(100));
+  EXPECT_LT(rtt.smoothed(), std::chrono::microseconds(110));
+}
+
 TEST(RttEstimator, HostileInputsStayBounded) {
   RttEstimator rtt;
   rtt.update(Duration::zero(), Duration::zero(), kT0, true);
-  EXPECT_EQ(rtt.smoothed(), RttEstimator::kGranularity);
+  EXPECT_EQ(rtt.smoothed(), RttEstimator::kMinSample);
   rtt.update(Duration(-5), Duration(-7), kT0, true);
-  EXPECT_GE(rtt.smoothed(), RttEstimator::kGranularity);
+  EXPECT_GE(rtt.smoothed(), RttEstimator::kMinSample);
+  EXPECT_GE(rtt.pto_base(Duration::zero()), RttEstimator::kGranularity);  // timers keep the granularity
   for (int i = 0; i < 100; ++i) rtt.update(Duration::max(), Duration::max(), kT0, true);
   EXPECT_GT(rtt.smoothed(), Duration::zero());
   EXPECT_LE(rtt.smoothed(), std::chrono::hours(1));

@@ -29,6 +29,7 @@ Result<transport::ConnectionConfig> make_connection_config(const ConnectionOptio
   config.handshake_timeout = options.handshake_timeout;
   config.idle_timeout = options.idle_timeout;
   config.keepalive_interval = options.keepalive_interval;
+  config.max_ack_delay = options.max_ack_delay;
   config.stream_receive_window = options.stream_receive_window;
   config.connection_receive_window = options.connection_receive_window;
   // Auto-tuning may grow windows up to the larger of the default ceiling and what was asked for.

@@ -56,7 +56,10 @@ struct ConnectionConfig {
   Duration handshake_timeout = std::chrono::seconds(20);  // handshake + key confirmation
   Duration idle_timeout = std::chrono::seconds(30);
   Duration keepalive_interval = std::chrono::seconds(15);
-  Duration max_ack_delay = std::chrono::milliseconds(25);
+  // Short (QUIC's default is 25 ms): the peer's PTO includes it, so it bounds how long a lost tail
+  // packet waits (at 1% loss: 64-byte round trip p99 27 ms with 25 ms, 3 ms with 2 ms), and a
+  // bulk sender at a loss stalls less (CUBIC at 1% loss between namespaces: 39 -> 133 MB/s).
+  Duration max_ack_delay = std::chrono::milliseconds(2);
   std::uint64_t stream_receive_window = 1 << 20;      // per stream, initial
   std::uint64_t connection_receive_window = 8 << 20;  // all streams together, initial
   std::uint64_t max_receive_window = 16 << 20;        // auto-tuning never grows a window beyond

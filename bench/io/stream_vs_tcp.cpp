@@ -120,6 +120,7 @@ std::optional<Clock::time_point> wait(std::promise<Clock::time_point>& done) {
 }
 
 std::string srudp_aead;  // as negotiated in the last srudp run
+std::string srudp_sender_state;  // the sender's figures at the end of the last srudp run
 srudp::CongestionControl srudp_congestion = srudp::CongestionControl::cubic;
 std::string tcp_congestion;  // empty: the kernel's default
 
@@ -140,8 +141,10 @@ double measure_srudp(const bench::Placement& where, int streams, std::size_t byt
   std::atomic<std::size_t> received{0};
   int finished = 0;  // streams read to their end (receiver thread only)
 
+  srudp::Connection receiver_connection;  // held too, so neither side closes before the figures are read
   asio::co_spawn(t.receiver_io, [&]() -> awaitable<void> {
     srudp::Connection connection = co_await server.async_accept(use_awaitable);
+    receiver_connection = connection;
     for (int i = 0; i < streams; ++i) {
       srudp::Stream stream = co_await connection.async_accept_stream(use_awaitable);
       asio::co_spawn(t.receiver_io, receive_one(std::move(stream), received, finished, streams, done), asio::detached);
@@ -163,7 +166,14 @@ double measure_srudp(const bench::Placement& where, int streams, std::size_t byt
   t.start();
   const auto end = wait(done);
   t.stop();
-  srudp_aead = std::string(sender_connection.stats().packet_aead);
+  const srudp::ConnectionStats stats = sender_connection.stats();
+  srudp_aead = std::string(stats.packet_aead);
+  char state[200];
+  std::snprintf(state, sizeof state, "srtt %.0f us, min rtt %.0f us, cwnd %llu B, %.2f%% of packets declared lost",
+                std::chrono::duration<double, std::micro>(stats.smoothed_rtt).count(),
+                std::chrono::duration<double, std::micro>(stats.min_rtt).count(),
+                static_cast<unsigned long long>(stats.congestion_window), 100 * stats.loss_rate());
+  srudp_sender_state = state;
   if (!end || received != static_cast<std::size_t>(streams) * bytes_each) {
     std::fprintf(stderr, "srudp: received %zu of %zu bytes\n", received.load(), static_cast<std::size_t>(streams) * bytes_each);
     return -1;
@@ -360,7 +370,10 @@ int main(int argc, char** argv) {
     }
     std::printf("%-28s %10.1f %11.2f %6.1f%%\n", r.name.c_str(), r.rate(), median(r.cpu_per_gb), 100 * median(r.losses));
   }
-  if (!srudp_aead.empty()) std::printf("srudp negotiated %s\n", srudp_aead.c_str());
+  if (!srudp_aead.empty()) {
+    std::printf("srudp negotiated %s; its sender at the end of the last run: %s\n", srudp_aead.c_str(),
+                srudp_sender_state.c_str());
+  }
   std::vector<std::pair<std::string, double>> ratios;
   const auto ratio = [&](const std::string& what, double a, double b) {
     if (a > 0 && b > 0) ratios.emplace_back(what, a / b);

@@ -29,6 +29,10 @@ struct ConnectionOptions {
   std::chrono::milliseconds handshake_timeout{20'000};
   std::chrono::milliseconds idle_timeout{30'000};        // 0: none (the peer's, if it has one)
   std::chrono::milliseconds keepalive_interval{15'000};  // 0: no keepalives
+  // How long we may hold back an ACK for a lone packet (every second packet is acknowledged at
+  // once). The peer's retransmission timer waits this much extra, so it sets how fast a lost tail
+  // packet is resent: 2 ms keeps that near the round trip, as games want; longer means fewer ACKs.
+  std::chrono::milliseconds max_ack_delay{2};
   std::uint64_t stream_receive_window = 1 << 20;         // per stream, initial (auto-tuned upwards)
   std::uint64_t connection_receive_window = 8 << 20;     // all streams together, initial
   std::size_t stream_send_buffer = 1 << 20;              // per stream: writes wait when it is full

@@ -32,6 +32,7 @@ TEST(Options, MapToTheCoreConfiguration) {
   options.congestion = CongestionControl::new_reno;
   options.idle_timeout = std::chrono::seconds(7);
   options.keepalive_interval = std::chrono::seconds(2);
+  options.max_ack_delay = std::chrono::milliseconds(9);
   options.stream_receive_window = 256 << 10;
   options.max_streams = 17;
   auto config = io::make_connection_config(options);
@@ -43,6 +44,7 @@ TEST(Options, MapToTheCoreConfiguration) {
   EXPECT_EQ(config->congestion, transport::CongestionAlgorithm::new_reno);
   EXPECT_EQ(config->idle_timeout, std::chrono::seconds(7));
   EXPECT_EQ(config->keepalive_interval, std::chrono::seconds(2));
+  EXPECT_EQ(config->max_ack_delay, std::chrono::milliseconds(9));
   EXPECT_EQ(config->stream_receive_window, 256u << 10);
   EXPECT_EQ(config->max_streams, 17u);
 }

@@ -21,19 +21,21 @@ for side in host guest; do
   lines=$(grep -c '^t=' "$dir/$side.out")
   [[ $lines -ge 5 ]] || { echo "FAIL: $side: $lines report lines"; exit 1; }
   # The seconds in which the other side sent at 30% loss: at least 20 states a second in each, and
-  # in a second on the direct path a measured loss of about that. (Under that loss the path checks
-  # may miss three in a row and move the game to the relay for a moment, which loses nothing.)
+  # in one of them a measured loss of about that. Under that loss the path checks may miss three
+  # in a row and move the game to the relay (TCP, which loses nothing) within the second, so the
+  # line may already say "at relay": a second that measured 10-55% loss spent time on the direct
+  # path whatever the label.
   grep '^t=' "$dir/$side.out" | awk -v side="$side" '
     / \(sending at 30% loss\)$/ {
       match($0, / state loss [0-9.]+%/); loss = substr($0, RSTART + 12, RLENGTH - 13) + 0
       match($0, / states [0-9]+\/s/); rate = substr($0, RSTART + 8, RLENGTH - 10) + 0
       seconds++
       if (rate < 20) { print "FAIL: " side ": " rate " states/s at 30% loss"; bad = 1 }
-      if ($0 ~ / at direct / && loss >= 10 && loss <= 55) measured = 1
+      if (loss >= 10 && loss <= 55) measured = 1
     }
     END {
       if (seconds == 0) { print "FAIL: " side ": no report in the 30% phase"; exit 1 }
-      if (!measured) { print "FAIL: " side ": no direct second measured about 30% loss"; exit 1 }
+      if (!measured) { print "FAIL: " side ": no second measured about 30% loss"; exit 1 }
       exit bad
     }' || exit 1
 done

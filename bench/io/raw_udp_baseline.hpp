@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -117,7 +118,7 @@ Result measure(Variant variant, std::uint64_t bytes, const srudp::SocketAddress&
   Result result;
   std::atomic<bool> sender_done{false};
   Clock::time_point last_arrival{};
-  std::thread receiving([&] {
+  const auto receive_all = [&] {
     const auto key = detail::make_key(variant);
     std::vector<std::uint8_t> plaintext(kDatagramBytes);
     auto quiet_since = Clock::now();
@@ -144,35 +145,55 @@ Result measure(Variant variant, std::uint64_t bytes, const srudp::SocketAddress&
       }
       quiet_since = last_arrival = Clock::now();
     }
-  });
+  };
 
-  const auto key = detail::make_key(variant);
-  std::vector<std::uint8_t> storage(batch_size * kDatagramBytes, 0x5a);
-  std::vector<OutgoingDatagram> batch;
-  const std::vector<std::uint8_t> message(payload, 0x5a);
   const auto start = Clock::now();
-  for (std::uint64_t next = 0; next < count;) {
-    batch.clear();
-    for (std::size_t i = 0; i < batch_size && next < count; ++i, ++next) {
-      std::uint8_t* slot = storage.data() + i * kDatagramBytes;
-      if (key) {
-        std::memcpy(slot, &next, kHeaderBytes);
-        const auto sealed = key->seal(next, std::span(slot, kHeaderBytes), message,
-                                      std::span(slot + kHeaderBytes, kDatagramBytes - kHeaderBytes));
-        if (!sealed) throw std::runtime_error("seal: " + sealed.error().message());
+  const auto send_all = [&] {
+    const auto key = detail::make_key(variant);
+    std::vector<std::uint8_t> storage(batch_size * kDatagramBytes, 0x5a);
+    std::vector<OutgoingDatagram> batch;
+    const std::vector<std::uint8_t> message(payload, 0x5a);
+    for (std::uint64_t next = 0; next < count;) {
+      batch.clear();
+      for (std::size_t i = 0; i < batch_size && next < count; ++i, ++next) {
+        std::uint8_t* slot = storage.data() + i * kDatagramBytes;
+        if (key) {
+          std::memcpy(slot, &next, kHeaderBytes);
+          const auto sealed = key->seal(next, std::span(slot, kHeaderBytes), message,
+                                        std::span(slot + kHeaderBytes, kDatagramBytes - kHeaderBytes));
+          if (!sealed) throw std::runtime_error("seal: " + sealed.error().message());
+        }
+        batch.push_back({to, std::span<const std::uint8_t>(slot, kDatagramBytes)});
       }
-      batch.push_back({to, std::span<const std::uint8_t>(slot, kDatagramBytes)});
+      for (std::size_t done = 0; done < batch.size();) {
+        auto n = sender.send(std::span(batch).subspan(done));
+        if (!n) throw std::runtime_error("raw UDP send: " + n.error().message());
+        done += *n;
+        if (done < batch.size()) detail::wait_for(sender, POLLOUT, 10);
+      }
     }
-    for (std::size_t done = 0; done < batch.size();) {
-      auto n = sender.send(std::span(batch).subspan(done));
-      if (!n) throw std::runtime_error("raw UDP send: " + n.error().message());
-      done += *n;
-      if (done < batch.size()) detail::wait_for(sender, POLLOUT, 10);
+  };
+
+  // Either side's failure is reported to the caller once both threads are done (the receiver stops
+  // 100 ms after the sender, whether it finished or failed).
+  std::exception_ptr receive_error, send_error;
+  std::thread receiving([&] {
+    try {
+      receive_all();
+    } catch (...) {
+      receive_error = std::current_exception();
     }
+  });
+  try {
+    send_all();
+  } catch (...) {
+    send_error = std::current_exception();
   }
-  result.sent = count;
   sender_done = true;
   receiving.join();
+  if (send_error) std::rethrow_exception(send_error);
+  if (receive_error) std::rethrow_exception(receive_error);
+  result.sent = count;
   result.payload_bytes = result.received * payload;
   result.seconds = std::chrono::duration<double>(last_arrival - start).count();
   return result;

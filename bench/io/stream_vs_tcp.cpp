@@ -34,6 +34,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <fstream>
 #include <functional>
 #include <future>
@@ -258,7 +259,12 @@ struct Row {
 
 void run_case(Row& row, const std::function<std::optional<Run>()>& once) {
   const double cpu_before = cpu_seconds();
-  const auto run = once();
+  std::optional<Run> run;
+  try {
+    run = once();
+  } catch (const std::exception& e) {  // a case that cannot run (a socket, a namespace) fails alone
+    std::fprintf(stderr, "%s: %s\n", row.name.c_str(), e.what());
+  }
   const double cpu = cpu_seconds() - cpu_before;
   if (!run || run->seconds <= 0 || run->bytes <= 0) {
     ++row.failures;
@@ -336,10 +342,18 @@ int main(int argc, char** argv) {
                             Variant::gso_gro_chacha20}) {
       if (!raw_udp_baseline::available(v)) continue;
       raw[v] = add(raw_udp_baseline::name(v), [&]() -> std::optional<Run> {
-        const auto r = raw_udp_baseline::measure(
-            v, total, srudp::SocketAddress::parse(where.receiver_ip + ":0").value(),
-            srudp::SocketAddress::parse(where.sender_ip + ":0").value(), [&] { where.enter_receiver(); }, [&] { where.enter_sender(); });
+        std::optional<raw_udp_baseline::Result> measured;
+        try {
+          measured = raw_udp_baseline::measure(
+              v, total, srudp::SocketAddress::parse(where.receiver_ip + ":0").value(),
+              srudp::SocketAddress::parse(where.sender_ip + ":0").value(), [&] { where.enter_receiver(); },
+              [&] { where.enter_sender(); });
+        } catch (...) {
+          where.go_home();  // it may have failed between the two namespaces
+          throw;
+        }
         where.go_home();
+        const raw_udp_baseline::Result& r = *measured;
         return Run{static_cast<double>(r.payload_bytes), r.seconds, r.loss()};
       });
     }

@@ -111,8 +111,40 @@ void Bbr::on_ack(Instant now, const AckedPacket& acked, const RttEstimator& rtt,
   check_drain(now, bytes_in_flight);
   update_min_rtt(now, std::max(now - acked.sent_time, Duration::zero()), bytes_in_flight);
   if (rs && rs->delivered_bytes > 0) idle_restart_ = false;
+  update_ack_aggregation(now, acked.bytes);
   update_pacing_rate(rtt);
   update_cwnd(acked.bytes);
+}
+
+void Bbr::update_ack_aggregation(Instant now, std::uint64_t acked_bytes) {
+  const std::uint64_t bandwidth = max_bandwidth_.best();
+  if (bandwidth == 0 || acked_bytes == 0) return;
+  if (round_start_ && ++extra_acked_bucket_rounds_ >= kAckAggregationBucketRounds) {
+    extra_acked_bucket_rounds_ = 0;
+    extra_acked_bucket_ ^= 1;
+    extra_acked_[extra_acked_bucket_] = 0;
+  }
+  const auto elapsed = static_cast<std::uint64_t>(std::max(now - ack_epoch_start_, Duration::zero()).count());
+  std::uint64_t expected = saturate(
+      static_cast<double>(bandwidth) * static_cast<double>(elapsed) / static_cast<double>(kNanosPerSecond),
+      kMaximumWindow);
+  // ACKs at or below the estimated rate, or an epoch so old it says little: start a new one here.
+  if (ack_epoch_acked_ <= expected || ack_epoch_acked_ + acked_bytes >= kAckEpochResetPackets * mss_) {
+    ack_epoch_acked_ = 0;
+    ack_epoch_start_ = now;
+    expected = 0;
+  }
+  ack_epoch_acked_ += acked_bytes;
+  const std::uint64_t extra = std::min(ack_epoch_acked_ - expected, cwnd_);
+  extra_acked_[extra_acked_bucket_] = std::max(extra_acked_[extra_acked_bucket_], extra);
+}
+
+std::uint64_t Bbr::ack_aggregation_allowance() const {
+  if (!full_bandwidth_reached_) return 0;
+  const std::uint64_t bound = saturate(static_cast<double>(max_bandwidth_.best()) *
+                                           std::chrono::duration<double>(kMaxAckAggregation).count(),
+                                       kMaximumWindow);
+  return std::min(std::max(extra_acked_[0], extra_acked_[1]), bound);
 }
 
 void Bbr::update_round(const RateSample& rs) {
@@ -242,7 +274,7 @@ void Bbr::update_pacing_rate(const RttEstimator& rtt) {
 }
 
 void Bbr::update_cwnd(std::uint64_t acked_bytes) {
-  std::uint64_t target = target_inflight(cwnd_gain_);
+  std::uint64_t target = std::min(target_inflight(cwnd_gain_) + ack_aggregation_allowance(), kMaximumWindow);
   if (mode_ == Mode::probe_bw && cycle_index_ == 0) target += 2 * mss_;  // room for the probe's burst
   if (full_bandwidth_reached_) {
     cwnd_ = std::min(grow_window(cwnd_, acked_bytes), std::max(target, min_pipe_cwnd()));

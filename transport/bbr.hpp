@@ -18,7 +18,16 @@
 // 4 packets; it then grows back by the bytes acknowledged, up to the model's target. A loss during
 // a 1.25 probing phase ends it after one min_rtt even if the extra data is not in flight yet (there
 // is no room for it). Not implemented: BBRv2's loss-rate bound on inflight (so BBR does not yield
-// to loss-based flows in buffers of about a BDP), ACK-aggregation allowance, policer detection.
+// to loss-based flows in buffers of about a BDP), policer detection.
+//
+// ACK aggregation (Linux's extra_acked, 2019): ACKs that come in bursts (delayed ACKs, a receiver
+// or sender that handles datagrams in batches, a shared medium) deliver more than bandwidth * time
+// at once and then nothing; a window of 2 BDP runs dry between the bursts, and on a path whose
+// min RTT is tens of microseconds it does so at a fraction of the link. Each ACK measures how far
+// the bytes acknowledged since the start of the current epoch exceed what the bandwidth estimate
+// would deliver in that time (a new epoch starts whenever they do not); the largest excess of the
+// last 5 to 10 rounds, at most one window and at most 100 ms of bandwidth, is added to the window
+// once startup is over.
 //
 // The interface's loss-based notions, for callers that ask:
 //   in_recovery(t)   true for packets sent up to the last congestion event (one per round trip, as
@@ -59,6 +68,11 @@ class Bbr final : public CongestionController {
   static constexpr std::uint64_t kFullBandwidthRounds = 3;
   // Window allowance beyond gain * BDP for delayed and stretched ACKs (Linux: 3 TSO segments).
   static constexpr std::uint64_t kExtraAllowancePackets = 3;
+  // The ACK-aggregation filter: a maximum over two buckets of this many rounds each.
+  static constexpr std::uint64_t kAckAggregationBucketRounds = 5;
+  static constexpr Duration kMaxAckAggregation = std::chrono::milliseconds(100);
+  // An epoch that has acknowledged this many datagrams is old: start a new one (Linux: 2^20).
+  static constexpr std::uint64_t kAckEpochResetPackets = std::uint64_t{1} << 20;
 
   explicit Bbr(std::uint64_t max_datagram_size);
 
@@ -94,6 +108,8 @@ class Bbr final : public CongestionController {
   // gain * bandwidth * min_rtt (+ the allowance), the window the model aims for at that gain; the
   // initial window while bandwidth or min_rtt is unknown.
   std::uint64_t target_inflight(double gain) const;
+  // What the window holds beyond target_inflight for bursts of ACKs: 0 until startup is over.
+  std::uint64_t ack_aggregation_allowance() const;
 
  private:
   // Kathleen Nichols' windowed maximum (as Linux lib/win_minmax.c): the best, second and third
@@ -118,6 +134,7 @@ class Bbr final : public CongestionController {
   void check_drain(Instant now, std::uint64_t bytes_in_flight);
   void update_min_rtt(Instant now, Duration rtt_sample, std::uint64_t bytes_in_flight);
   void update_pacing_rate(const RttEstimator& rtt);
+  void update_ack_aggregation(Instant now, std::uint64_t acked_bytes);
   void update_cwnd(std::uint64_t acked_bytes);
   void enter_probe_bw(Instant now);
   void advance_cycle_phase(Instant now);
@@ -144,6 +161,13 @@ class Bbr final : public CongestionController {
   std::uint64_t next_round_delivered_ = 0;
   std::uint64_t round_count_ = 0;
   bool round_start_ = false;
+
+  // ACK aggregation: the excess of the current epoch, and the maxima of two buckets of rounds.
+  std::array<std::uint64_t, 2> extra_acked_{};
+  std::size_t extra_acked_bucket_ = 0;
+  std::uint64_t extra_acked_bucket_rounds_ = 0;
+  Instant ack_epoch_start_{};
+  std::uint64_t ack_epoch_acked_ = 0;
 
   // Startup's exit test.
   std::uint64_t full_bandwidth_ = 0;

@@ -51,7 +51,7 @@ struct ConnectionConfig {
   // the peer fails the handshake).
   std::optional<crypto::AeadAlgorithm> aead;
   std::optional<crypto::PacketProtectionLimits> key_limits;  // tests shrink them
-  CongestionAlgorithm congestion = CongestionAlgorithm::cubic;
+  CongestionAlgorithm congestion = kDefaultCongestionAlgorithm;
   PmtudConfig pmtud;                            // base 1200, max 1452 by default
   Duration handshake_timeout = std::chrono::seconds(20);  // handshake + key confirmation
   Duration idle_timeout = std::chrono::seconds(30);

@@ -122,7 +122,7 @@ std::optional<Clock::time_point> wait(std::promise<Clock::time_point>& done) {
 
 std::string srudp_aead;  // as negotiated in the last srudp run
 std::string srudp_sender_state;  // the sender's figures at the end of the last srudp run
-srudp::CongestionControl srudp_congestion = srudp::CongestionControl::cubic;
+srudp::CongestionControl srudp_congestion = srudp::CongestionControl::bbr;
 std::string tcp_congestion;  // empty: the kernel's default
 
 double measure_srudp(const bench::Placement& where, int streams, std::size_t bytes_each) {
@@ -309,7 +309,7 @@ int main(int argc, char** argv) {
   app.add_option("--json", json, "also write the figures here");
   app.add_flag("--no-raw", no_raw, "skip the raw UDP limits");
   app.add_option("--filter", filter, "run only the cases whose name contains this");
-  app.add_option("--congestion", srudp_congestion, "srudp's congestion control: cubic (default), newreno or bbr")
+  app.add_option("--congestion", srudp_congestion, "srudp's congestion control: bbr (default), cubic or newreno")
       ->transform(CLI::CheckedTransformer(std::map<std::string, srudp::CongestionControl>{
           {"cubic", srudp::CongestionControl::cubic},
           {"newreno", srudp::CongestionControl::new_reno},

@@ -25,7 +25,7 @@ struct ConnectionOptions {
   std::string identity_file;           // ... or an identity key file (srudp-identity-v1, mode 0600)
   std::optional<Key> pinned_peer;      // the peer must prove it holds this public key
 
-  CongestionControl congestion = CongestionControl::cubic;
+  CongestionControl congestion = CongestionControl::bbr;  // keeps its rate under random loss
   std::chrono::milliseconds handshake_timeout{20'000};
   std::chrono::milliseconds idle_timeout{30'000};        // 0: none (the peer's, if it has one)
   std::chrono::milliseconds keepalive_interval{15'000};  // 0: no keepalives

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "io/connection_config.hpp"
+#include "transport/connection.hpp"
 
 namespace srudp {
 namespace {
@@ -47,6 +48,20 @@ TEST(Options, MapToTheCoreConfiguration) {
   EXPECT_EQ(config->max_ack_delay, std::chrono::milliseconds(9));
   EXPECT_EQ(config->stream_receive_window, 256u << 10);
   EXPECT_EQ(config->max_streams, 17u);
+}
+
+// The public defaults are the core's: BBR, and the timers.
+TEST(Options, DefaultsAreTheCoreDefaults) {
+  ConnectionOptions options;
+  options.psk = random_key();
+  const auto config = io::make_connection_config(options);
+  ASSERT_TRUE(config) << config.error().message();
+  const transport::ConnectionConfig core;
+  EXPECT_EQ(config->congestion, transport::CongestionAlgorithm::bbr);
+  EXPECT_EQ(config->congestion, core.congestion);
+  EXPECT_EQ(config->idle_timeout, core.idle_timeout);
+  EXPECT_EQ(config->keepalive_interval, core.keepalive_interval);
+  EXPECT_EQ(config->max_ack_delay, core.max_ack_delay);
 }
 
 TEST(Options, WithoutKeysOrWithTwoIdentitiesAreRefused) {

@@ -211,6 +211,9 @@ struct PathConfig {
   std::uint64_t queue_bytes = 1 << 30;  // effectively unlimited
   std::uint32_t loss_per_100k = 0;
   std::uint64_t app_bytes_per_sec = 0;  // 0: always has data
+  // Non-zero: the receiver holds its ACKs and releases them together at multiples of this period
+  // (delayed ACKs, batched processing), so they arrive in bursts.
+  Duration ack_aggregation{};
 };
 
 class PathModel {
@@ -284,7 +287,11 @@ class PathModel {
     const bool tail_drop = queued + kMss > config_.queue_bytes;
     if (!tail_drop) link_free_ = start + serialization;
     const bool random_loss = random_.uniform(100'000) < config_.loss_per_100k;
-    const Instant ack_at = std::max(now_, link_free_) + config_.rtt;  // FIFO: losses surface in order
+    Instant ack_at = std::max(now_, link_free_) + config_.rtt;  // FIFO: losses surface in order
+    if (config_.ack_aggregation != Duration::zero()) {
+      const Duration period = config_.ack_aggregation;
+      ack_at = t0 + ((ack_at - t0) + period - Duration(1)) / period * period;
+    }
     flight_.push_back(Packet{now_, ack_at, estimator_.on_packet_sent(now_, in_flight_), tail_drop || random_loss});
     in_flight_ += kMss;
     app_sent_ += kMss;
@@ -341,7 +348,7 @@ TEST(Bbr, FindsTheBottleneckAndSettlesInProbeBw) {
   ASSERT_TRUE(exit_round);
   EXPECT_LE(*exit_round, 12u);
   // The window is two BDPs (plus the allowance), as the model computes it.
-  const std::uint64_t extra = bbr.cycle_index() == 0 ? 2 * kMss : 0;
+  const std::uint64_t extra = (bbr.cycle_index() == 0 ? 2 * kMss : 0) + bbr.ack_aggregation_allowance();
   EXPECT_EQ(bbr.congestion_window(), bbr.target_inflight(Bbr::kCwndGain) + extra);
   EXPECT_NEAR(static_cast<double>(bbr.target_inflight(Bbr::kCwndGain)), 2 * 1.25e6 * 0.020 + 3 * kMss, 0.05 * 50'000);
   // Goodput over the 3 s, startup included.
@@ -413,6 +420,37 @@ TEST(Bbr, OnePercentRandomLossDoesNotCutTheRate) {
   const double goodput = static_cast<double>(path.delivered() - delivered_before) / 5;
   EXPECT_GT(goodput, 0.95 * 0.99 * 1.25e6);
   EXPECT_GT(static_cast<double>(path.bbr().bandwidth()), 0.95 * 0.99 * 1.25e6);
+}
+
+// A 100 Mbit/s path with a 1 ms RTT whose ACKs arrive in bursts every 4 ms: a window of 2 BDP
+// (25 kB) would deliver at most 25 kB per burst, about 60% of the link. The allowance measures
+// the bursts and adds them to the window.
+TEST(Bbr, BurstsOfAcksWidenTheWindowToKeepTheLinkBusy) {
+  PathConfig config;
+  config.rate_bytes_per_sec = 12'500'000;
+  config.rtt = milliseconds(1);
+  config.ack_aggregation = milliseconds(4);
+  PathModel path(config);
+  path.run_until(t0 + seconds(1));
+  const std::uint64_t delivered_before = path.delivered();
+  path.run_until(t0 + seconds(3));
+  const Bbr& bbr = path.bbr();
+  ASSERT_EQ(bbr.mode(), Bbr::Mode::probe_bw);
+  ASSERT_TRUE(bbr.min_rtt());
+  EXPECT_LE(*bbr.min_rtt(), milliseconds(2));
+  // A burst is 4 ms of the link, 50 kB; the window holds it on top of the model's target.
+  EXPECT_GE(bbr.ack_aggregation_allowance(), 40'000u);
+  EXPECT_LE(bbr.ack_aggregation_allowance(), bbr.congestion_window());
+  const double goodput = static_cast<double>(path.delivered() - delivered_before) / 2;
+  EXPECT_GT(goodput, 0.9 * 12.5e6);
+}
+
+// Without bursts there is nothing to allow for beyond a packet or two of jitter.
+TEST(Bbr, SteadyAcksNeedNoAggregationAllowance) {
+  PathModel path(PathConfig{});
+  path.run_until(t0 + seconds(3));
+  EXPECT_EQ(path.bbr().mode(), Bbr::Mode::probe_bw);
+  EXPECT_LE(path.bbr().ack_aggregation_allowance(), 2 * kMss);
 }
 
 TEST(Bbr, KeepsTheQueueShortInADeepBuffer) {

@@ -51,7 +51,7 @@ struct PeerOptions {
   std::string identity_file;
   std::string pinned_peer;
   std::string policy = "fast";
-  CongestionControl congestion = CongestionControl::cubic;
+  CongestionControl congestion = CongestionControl::bbr;
   bool relay_only = false;
   std::uint16_t stun_port = 3478;
   bool include_loopback = false;
@@ -285,7 +285,7 @@ void add_peer_command(CLI::App& app, int& exit_code, bool dial) {
                       "path: fast (relay at once, direct when it works), wait=1s, direct-only, relay-only");
   command->add_flag("-r,--relay", options->relay_only, "relay only (the same as --policy relay-only)");
   command->add_option("--stun-port", options->stun_port, "the rdv server's STUN port (0: none)");
-  command->add_option("--congestion", options->congestion, "congestion control: cubic (default), newreno or bbr")
+  command->add_option("--congestion", options->congestion, "congestion control: bbr (default), cubic or newreno")
       ->transform(CLI::CheckedTransformer(std::map<std::string, CongestionControl>{
           {"cubic", CongestionControl::cubic}, {"newreno", CongestionControl::new_reno}, {"bbr", CongestionControl::bbr}}));
   command->add_flag("--include-loopback", options->include_loopback,

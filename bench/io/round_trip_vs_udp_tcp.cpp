@@ -1,6 +1,7 @@
 // 64-byte message round trips on loopback, measured in the same run: raw UDP and kernel TCP
 // (TCP_NODELAY), each with blocking sockets and an echo thread (what the kernel alone costs), ENet's
-// reliable channel when libenet is installed, and an srudp stream (encrypted, reliable) with the
+// reliable channel when libenet is installed, SRT messages (file mode, AES-128; srt_baseline.hpp)
+// when libsrt is installed, and an srudp stream (encrypted, reliable) with the
 // echo side on its own thread. Prints p50, p99 and p99.9 in microseconds and srudp's ratios to each
 // baseline, then connection set-up time (median) for srudp (the whole handshake) and TCP (connect
 // plus accept). --json FILE writes the same figures. By default on loopback; with
@@ -41,6 +42,9 @@
 #include "srudp/srudp.hpp"
 #ifdef SRUDP_BENCH_ENET
 #include "enet_baseline.hpp"
+#endif
+#ifdef SRUDP_BENCH_SRT
+#include "srt_baseline.hpp"
 #endif
 
 namespace asio = boost::asio;
@@ -334,6 +338,15 @@ int main(int argc, char** argv) {
   rtts["ENet reliable"] = enet_baseline::round_trips(where, kWarmup, pings);
   rows.insert(rows.end() - 1, "ENet reliable");
   baselines.push_back("ENet reliable");
+#endif
+#ifdef SRUDP_BENCH_SRT
+  try {
+    rtts["SRT"] = srt_baseline::round_trips(where, kWarmup, pings);
+    rows.insert(rows.end() - 1, "SRT");
+    baselines.push_back("SRT");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "SRT round trips failed: %s\n", e.what());
+  }
 #endif
   std::map<std::string, std::array<double, 3>> p;
   for (auto& [name, v] : rtts) {

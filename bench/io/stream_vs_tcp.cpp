@@ -4,7 +4,8 @@
 // would. Rows:
 //   - raw UDP (one call per datagram, mmsg batches, GSO/GRO, GSO/GRO + AES-256-GCM or
 //     ChaCha20-Poly1305 per datagram): the limits, with no reliability (raw_udp_baseline.hpp);
-//   - kernel TCP; ENet reliable, when libenet is installed (enet_baseline.hpp);
+//   - kernel TCP; ENet reliable, when libenet is installed (enet_baseline.hpp); SRT in file
+//     mode with AES-128, when libsrt is installed (srt_baseline.hpp);
 //   - srudp streams (AES-256-GCM where the CPU has AES-NI).
 // Each prints MB/s of payload and CPU seconds per GB (the whole process, both sides, user +
 // system), medians of the rounds, then srudp's ratios. --json FILE writes the same figures.
@@ -50,6 +51,9 @@
 #include "srudp/srudp.hpp"
 #ifdef SRUDP_BENCH_ENET
 #include "enet_baseline.hpp"
+#endif
+#ifdef SRUDP_BENCH_SRT
+#include "srt_baseline.hpp"
 #endif
 
 namespace asio = boost::asio;
@@ -297,7 +301,7 @@ void write_json(const std::string& path, const std::vector<Row>& rows, const std
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"srudp streams against raw UDP, kernel TCP and ENet, in the same run"};
+  CLI::App app{"srudp streams against raw UDP, kernel TCP, ENet and SRT, in the same run"};
   int rounds = 3;
   std::size_t megabytes = 64;
   std::string json;
@@ -368,6 +372,15 @@ int main(int argc, char** argv) {
     return Run{static_cast<double>(total), *seconds, 0};
   });
 #endif
+  double srt = 0;
+#ifdef SRUDP_BENCH_SRT
+  // SRT file mode, AES-128, 1200-byte payloads: encrypted and reliable, like srudp.
+  srt = add("SRT file mode, AES-128", [&]() -> std::optional<Run> {
+    const auto seconds = srt_baseline::bulk_seconds(where, total);
+    if (!seconds) return std::nullopt;
+    return Run{static_cast<double>(total), *seconds, 0};
+  });
+#endif
   const double srudp_1 = add("srudp, 1 stream", [&] { return timed(measure_srudp(where, 1, total)); });
   const double tcp_16 = add("kernel TCP, 16 streams", [&] { return timed(measure_tcp(where, 16, total / 16)); });
   const double srudp_16 = add("srudp, 16 streams", [&] { return timed(measure_srudp(where, 16, total / 16)); });
@@ -397,6 +410,7 @@ int main(int argc, char** argv) {
   ratio("srudp 1 stream / raw UDP GSO/GRO", srudp_1, raw[Variant::gso_gro]);
   ratio("srudp 1 stream / kernel TCP", srudp_1, tcp_1);
   ratio("srudp 1 stream / ENet reliable", srudp_1, enet);
+  ratio("srudp 1 stream / SRT", srudp_1, srt);
   ratio("srudp 16 streams / kernel TCP 16", srudp_16, tcp_16);
   for (const auto& [what, value] : ratios) std::printf("%-44s %6.3f\n", what.c_str(), value);
   if (!json.empty()) write_json(json, rows, ratios, where, megabytes, rounds);

@@ -366,20 +366,12 @@ int main(int argc, char** argv) {
   double enet = 0;
 #ifdef SRUDP_BENCH_ENET
   // ENet's reliable channel, one peer, 1200-byte packets, unencrypted: the same payload.
-  enet = add("ENet reliable, 1 peer", [&]() -> std::optional<Run> {
-    const auto seconds = enet_baseline::bulk_seconds(where, total);
-    if (!seconds) return std::nullopt;
-    return Run{static_cast<double>(total), *seconds, 0};
-  });
+  enet = add("ENet reliable, 1 peer", [&] { return timed(enet_baseline::bulk_seconds(where, total).value_or(0)); });
 #endif
   double srt = 0;
 #ifdef SRUDP_BENCH_SRT
   // SRT file mode, AES-128, 1200-byte payloads: encrypted and reliable, like srudp.
-  srt = add("SRT file mode, AES-128", [&]() -> std::optional<Run> {
-    const auto seconds = srt_baseline::bulk_seconds(where, total);
-    if (!seconds) return std::nullopt;
-    return Run{static_cast<double>(total), *seconds, 0};
-  });
+  srt = add("SRT file mode, AES-128", [&] { return timed(srt_baseline::bulk_seconds(where, total).value_or(0)); });
 #endif
   const double srudp_1 = add("srudp, 1 stream", [&] { return timed(measure_srudp(where, 1, total)); });
   const double tcp_16 = add("kernel TCP, 16 streams", [&] { return timed(measure_tcp(where, 16, total / 16)); });

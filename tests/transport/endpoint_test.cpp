@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "transport/endpoint_node.hpp"
 #include "sim/network.hpp"
 
 namespace srudp::transport {
@@ -11,59 +12,8 @@ const SocketAddress kServer = SocketAddress::v4(203, 0, 113, 1, 4433);
 const SocketAddress kClient1 = SocketAddress::v4(198, 51, 100, 1, 5000);
 const SocketAddress kClient2 = SocketAddress::v4(198, 51, 100, 2, 5000);
 
-ConnectionConfig psk_config() {
-  ConnectionConfig c;
-  c.handshake.psk.emplace();
-  c.handshake.psk->bytes()[0] = 11;
-  return c;
-}
-
-// An Endpoint as a simulator node; records events per connection handle.
-class EndpointNode final : public sim::Node {
- public:
-  EndpointNode(SocketAddress self, EndpointConfig config, RandomSource& rng)
-      : self_(self), endpoint(std::move(config), rng) {}
-
-  void handle_datagram(Instant now, const sim::Datagram& d) override {
-    endpoint.handle_datagram(now, d.from, d.bytes);
-    drain();
-  }
-  std::optional<sim::Datagram> poll_transmit(Instant now) override {
-    std::vector<std::uint8_t> buf(1500);
-    auto t = endpoint.poll_transmit(now, buf);
-    drain();
-    if (!t) return std::nullopt;
-    buf.resize(t->size);
-    return sim::Datagram{self_, t->to, std::move(buf)};
-  }
-  std::optional<Instant> poll_timeout() override { return endpoint.poll_timeout(); }
-  void handle_timeout(Instant now) override {
-    endpoint.handle_timeout(now);
-    drain();
-  }
-  void drain() {
-    while (auto e = polling ? endpoint.poll_event() : std::nullopt) {
-      if (e->kind == EndpointEvent::Kind::accepted) accepted.push_back(e->handle);
-      if (e->kind == EndpointEvent::Kind::connection && e->event.kind == ConnectionEvent::Kind::established) {
-        established.push_back(e->handle);
-      }
-    }
-  }
-  // Reads whatever `handle`'s stream has, appending to `into`.
-  void read_all(ConnectionHandle handle, std::uint64_t stream, std::vector<std::uint8_t>& into) {
-    std::array<std::uint8_t, 4096> buf{};
-    for (;;) {
-      auto n = endpoint.connection(handle)->stream_read(stream, buf);
-      if (!n || *n == 0) return;
-      into.insert(into.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
-    }
-  }
-
-  SocketAddress self_;
-  Endpoint endpoint;
-  std::vector<ConnectionHandle> accepted, established;
-  bool polling = true;  // false: the application stops taking events
-};
+using test::EndpointNode;
+using test::psk_config;
 
 EndpointConfig server_config() {
   EndpointConfig c;

@@ -1,0 +1,187 @@
+// An attacker throwing datagrams at a server endpoint that holds one established connection:
+// random bytes, and mutations of the real client's own datagrams (its Initiation, its handshake
+// confirmation and its data packets), from the client's address and from addresses of the
+// attacker's own. The attacker is written as code; the endpoint is driven directly (no simulated
+// network) so a million datagrams take seconds.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstring>
+#include <cstdint>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/random.hpp"
+#include "transport/endpoint_node.hpp"
+#include "sim/network.hpp"
+#include "transport/endpoint.hpp"
+
+namespace srudp::transport {
+namespace {
+
+const SocketAddress kServer = SocketAddress::v4(203, 0, 113, 1, 4433);
+const SocketAddress kClient = SocketAddress::v4(198, 51, 100, 1, 5000);
+
+using test::EndpointNode;
+using test::psk_config;
+
+// Everything the server has counted as dropped, wherever it was dropped.
+std::uint64_t drops_counted(Endpoint& server, ConnectionHandle connection) {
+  const auto& e = server.counters();
+  const auto& r = server.responder()->counters();
+  const ConnectionStats s = server.connection(connection)->stats();
+  return e.dropped_unknown + e.dropped_malformed + e.dropped_over_capacity + r.dropped_mac1 + r.dropped_replay +
+         r.dropped_capacity + r.dropped_malformed + r.dropped_handshake + s.dropped_unauthenticated +
+         s.dropped_replayed;
+}
+
+// The attacker's own randomness: fast and seeded (srudp's SeededRandom runs a cipher per draw).
+class Attacker {
+ public:
+  explicit Attacker(std::uint64_t seed) : engine_(seed) {}
+  std::uint64_t uniform(std::uint64_t n) { return std::uniform_int_distribution<std::uint64_t>(0, n - 1)(engine_); }
+  void fill(std::span<std::uint8_t> bytes) {
+    std::size_t i = 0;
+    for (; i + 8 <= bytes.size(); i += 8) {
+      const std::uint64_t word = engine_();
+      std::memcpy(bytes.data() + i, &word, 8);
+    }
+    for (; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(engine_());
+  }
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+// One of: random bytes of a random length (a quarter), or a captured datagram with one to four
+// changes: a flipped bit, a byte overwritten, cut short, or random bytes appended. Never the
+// captured datagram itself (that would be a plain replay, tested elsewhere).
+std::vector<std::uint8_t> hostile_datagram(Attacker& rng, const std::vector<std::vector<std::uint8_t>>& captured) {
+  if (rng.uniform(4) == 0) {
+    std::vector<std::uint8_t> bytes(rng.uniform(1501));
+    rng.fill(bytes);
+    return bytes;
+  }
+  const auto& original = captured[rng.uniform(captured.size())];
+  std::vector<std::uint8_t> bytes = original;
+  const std::uint64_t changes = 1 + rng.uniform(4);
+  for (std::uint64_t i = 0; i < changes || bytes == original; ++i) {
+    switch (rng.uniform(4)) {
+      case 0:
+        if (!bytes.empty()) bytes[rng.uniform(bytes.size())] ^= static_cast<std::uint8_t>(1u << rng.uniform(8));
+        break;
+      case 1:
+        if (!bytes.empty()) bytes[rng.uniform(bytes.size())] = static_cast<std::uint8_t>(rng.uniform(256));
+        break;
+      case 2:
+        bytes.resize(rng.uniform(bytes.size() + 1));
+        break;
+      default: {
+        const std::size_t old_size = bytes.size();
+        bytes.resize(old_size + 1 + rng.uniform(64));
+        rng.fill(std::span(bytes).subspan(old_size));
+        break;
+      }
+    }
+  }
+  return bytes;
+}
+
+TEST(EndpointHostile, AMillionRandomAndMutatedDatagramsGetNoAnswerAndLeaveNoState) {
+  sim::Network net(91);
+  SeededRandom rng(91);
+  EndpointNode server(kServer, [] {
+    EndpointConfig c;
+    c.accept_incoming = true;
+    c.server_connection = psk_config();
+    return c;
+  }(), rng);
+  EndpointNode client(kClient, {}, rng);
+  net.add_host(server, kServer);
+  net.add_host(client, kClient);
+  std::vector<std::vector<std::uint8_t>> captured;
+  net.add_tap(net.internet(), [&](Instant, sim::Datagram& d) {
+    if (d.from == kClient) captured.push_back(d.bytes);
+    return sim::TapVerdict::pass;
+  });
+
+  // A real connection carrying a stream, whose datagrams the attacker has seen.
+  const auto handle = client.endpoint.connect(psk_config(), kServer, net.now());
+  ASSERT_TRUE(handle);
+  ASSERT_TRUE(net.run_until([&] { return server.established.size() == 1 && client.established.size() == 1; },
+                            std::chrono::seconds(5)));
+  // Through the endpoint each time: that is how it learns the connection has something to send.
+  const auto sender = [&] { return client.endpoint.connection(*handle); };
+  const auto stream = sender()->open_stream();
+  ASSERT_TRUE(stream);
+  const std::string text(20'000, 'x');
+  ASSERT_EQ(*sender()->stream_write(*stream, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size())),
+            text.size());
+  net.wake(client);
+  ASSERT_TRUE(net.run_for(std::chrono::milliseconds(500)));
+  ASSERT_GE(captured.size(), 10u);
+  const ConnectionHandle victim = server.accepted.at(0);
+  const ConnectionStats before = server.endpoint.connection(victim)->stats();
+  const std::uint64_t drops_before = drops_counted(server.endpoint, victim);
+
+  // The flood, at one instant: no timer can fire, so anything sent would be an answer to it.
+  constexpr std::uint64_t kDatagrams = 1'000'000;
+  const Instant now = net.now();
+  Attacker attacker(91);
+  std::uint64_t answers = 0;
+  std::array<std::uint8_t, 2048> out{};
+  for (std::uint64_t i = 0; i < kDatagrams; ++i) {
+    const SocketAddress from =
+        attacker.uniform(2) == 0
+            ? kClient
+            : SocketAddress::v4(static_cast<std::uint32_t>(0x0A000000u + attacker.uniform(1u << 24)),
+                                static_cast<std::uint16_t>(1024 + attacker.uniform(60000)));
+    server.endpoint.handle_datagram(now, from, hostile_datagram(attacker, captured));
+    if (i % 1024 == 0) {
+      while (server.endpoint.poll_transmit(now, out)) ++answers;
+      server.drain();
+    }
+  }
+  while (server.endpoint.poll_transmit(now, out)) ++answers;
+  server.drain();
+
+  EXPECT_EQ(answers, 0u);
+  EXPECT_EQ(server.endpoint.connection_count(), 1u);
+  EXPECT_EQ(server.accepted.size(), 1u);
+  const ConnectionStats after = server.endpoint.connection(victim)->stats();
+  EXPECT_EQ(after.packets_received, before.packets_received);  // nothing got through
+  EXPECT_EQ(after.path_migrations, before.path_migrations);
+  EXPECT_EQ(server.endpoint.connection(victim)->peer_address(), kClient);
+  // Every datagram was dropped and counted somewhere; where, shows how deep the flood got.
+  EXPECT_EQ(drops_counted(server.endpoint, victim) - drops_before, kDatagrams);
+  const auto& e = server.endpoint.counters();
+  const auto& r = server.endpoint.responder()->counters();
+  std::printf("  dropped: unknown %llu, malformed %llu, Initiations failing mac1 %llu (malformed %llu), "
+              "data packets failing the AEAD %llu, replayed or duplicate %llu\n",
+              static_cast<unsigned long long>(e.dropped_unknown), static_cast<unsigned long long>(e.dropped_malformed),
+              static_cast<unsigned long long>(r.dropped_mac1), static_cast<unsigned long long>(r.dropped_malformed),
+              static_cast<unsigned long long>(after.dropped_unauthenticated - before.dropped_unauthenticated),
+              static_cast<unsigned long long>(after.dropped_replayed - before.dropped_replayed));
+
+  // The connection is untouched: more data still arrives, in order, and the stream completes.
+  ASSERT_EQ(*sender()->stream_write(*stream, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size())),
+            text.size());
+  ASSERT_FALSE(sender()->stream_finish(*stream));
+  net.wake(client);
+  std::vector<std::uint8_t> got;
+  std::array<std::uint8_t, 4096> buf{};
+  ASSERT_TRUE(net.run_until([&] {
+    for (;;) {
+      const auto n = server.endpoint.connection(victim)->stream_read(*stream, buf);
+      if (!n || *n == 0) break;
+      got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
+    }
+    return got.size() == 2 * text.size();
+  }, std::chrono::seconds(5))) << got.size() << got.size();
+  EXPECT_EQ(std::string(got.begin(), got.end()), text + text);
+}
+
+}  // namespace
+}  // namespace srudp::transport

@@ -17,6 +17,7 @@
 #include "transport/endpoint_node.hpp"
 #include "sim/network.hpp"
 #include "transport/endpoint.hpp"
+#include "wire/packet.hpp"
 
 namespace srudp::transport {
 namespace {
@@ -56,8 +57,10 @@ class Attacker {
 };
 
 // One of: random bytes of a random length (a quarter), or a captured datagram with one to four
-// changes: a flipped bit, a byte overwritten, cut short, or random bytes appended. Never the
-// captured datagram itself (that would be a plain replay, tested elsewhere).
+// changes: a flipped bit, a byte overwritten, cut short, random bytes appended, or (the attacker
+// knows the wire format) a data packet's packet number set to a fresh value, so the packet gets
+// past duplicate detection to the AEAD. Never the captured datagram itself (that would be a plain
+// replay, tested elsewhere).
 std::vector<std::uint8_t> hostile_datagram(Attacker& rng, const std::vector<std::vector<std::uint8_t>>& captured) {
   if (rng.uniform(4) == 0) {
     std::vector<std::uint8_t> bytes(rng.uniform(1501));
@@ -68,7 +71,7 @@ std::vector<std::uint8_t> hostile_datagram(Attacker& rng, const std::vector<std:
   std::vector<std::uint8_t> bytes = original;
   const std::uint64_t changes = 1 + rng.uniform(4);
   for (std::uint64_t i = 0; i < changes || bytes == original; ++i) {
-    switch (rng.uniform(4)) {
+    switch (rng.uniform(5)) {
       case 0:
         if (!bytes.empty()) bytes[rng.uniform(bytes.size())] ^= static_cast<std::uint8_t>(1u << rng.uniform(8));
         break;
@@ -77,6 +80,11 @@ std::vector<std::uint8_t> hostile_datagram(Attacker& rng, const std::vector<std:
         break;
       case 2:
         bytes.resize(rng.uniform(bytes.size() + 1));
+        break;
+      case 3:
+        if (const auto header = wire::decode_data_header(bytes)) {
+          rng.fill(std::span(bytes).subspan(header->header_size - header->pn_length, header->pn_length));
+        }
         break;
       default: {
         const std::size_t old_size = bytes.size();

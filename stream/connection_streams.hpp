@@ -9,9 +9,9 @@
 // hear about come out of poll_event().
 #pragma once
 
+#include <boost/container/devector.hpp>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <span>
 #include <system_error>
@@ -164,7 +164,7 @@ class ConnectionStreams {
   StreamIdSet frames_due_;      // streams owing RESET_STREAM, STOP_SENDING or MAX_STREAM_DATA
   StreamIdSet blocked_writers_;  // a write came up short: a writable event is owed
   std::vector<std::uint64_t> opened_;     // scratch: streams a peer's frame opened
-  std::deque<StreamEvent> events_;
+  boost::container::devector<StreamEvent> events_;
   std::uint64_t bytes_retransmitted_ = 0;
 };
 

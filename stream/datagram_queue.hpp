@@ -9,9 +9,9 @@
 // first time the connection could send it.
 #pragma once
 
+#include <boost/container/devector.hpp>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <span>
 #include <vector>
@@ -46,7 +46,7 @@ class DatagramQueue {
     std::optional<Instant> waiting_since;
   };
   std::size_t capacity_;
-  std::deque<Entry> entries_;
+  boost::container::devector<Entry> entries_;
   std::uint64_t dropped_ = 0;
 };
 

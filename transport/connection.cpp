@@ -1,5 +1,6 @@
 #include "transport/connection.hpp"
 
+#include <boost/container/devector.hpp>
 #include <algorithm>
 #include <deque>
 #include <string>
@@ -103,7 +104,7 @@ struct Connection::State {
   bool challenge_due = false;
   Instant challenge_deadline{};  // resend
   Instant challenge_expiry{};    // give up on the new path
-  std::deque<std::array<std::uint8_t, wire::kPathDataSize>> path_responses;
+  boost::container::devector<std::array<std::uint8_t, wire::kPathDataSize>> path_responses;
 
   // Data phase.
   std::optional<crypto::PacketProtection> protection;
@@ -150,7 +151,7 @@ struct Connection::State {
   std::vector<stream::SentStreamFrame> sent_scratch;  // what one packet carried for the streams
   stream::DatagramQueue datagrams;
 
-  std::deque<ConnectionEvent> events;
+  boost::container::devector<ConnectionEvent> events;
   std::size_t unread_datagram_events = 0;  // datagram events in `events`
   std::vector<std::uint8_t> scratch;  // decrypted payloads
   ConnectionStats stats;

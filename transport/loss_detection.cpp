@@ -133,9 +133,9 @@ std::vector<std::uint64_t> LossDetection::find_spurious_losses(const wire::Ack& 
   if (spurious.empty()) return spurious;
 
   // Each is reported once: an ACK frame keeps repeating its ranges.
-  std::erase_if(declared_lost_, [&](const DeclaredLoss& d) {
+  declared_lost_.erase(std::remove_if(declared_lost_.begin(), declared_lost_.end(), [&](const DeclaredLoss& d) {
     return std::binary_search(spurious.begin(), spurious.end(), d.packet_number);
-  });
+  }), declared_lost_.end());
   spurious_loss_count_ += spurious.size();
   // Tolerate this depth from now on: the packet threshold is one more than the distance seen;
   // the time threshold's margin over one RTT doubles per event, 1/8 up to 16/8.

@@ -9,7 +9,6 @@
 // hear about come out of poll_event().
 #pragma once
 
-#include <boost/container/devector.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -18,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/deque.hpp"
 #include "common/result.hpp"
 #include "common/time.hpp"
 #include "stream/flow_control.hpp"
@@ -164,7 +164,7 @@ class ConnectionStreams {
   StreamIdSet frames_due_;      // streams owing RESET_STREAM, STOP_SENDING or MAX_STREAM_DATA
   StreamIdSet blocked_writers_;  // a write came up short: a writable event is owed
   std::vector<std::uint64_t> opened_;     // scratch: streams a peer's frame opened
-  boost::container::devector<StreamEvent> events_;
+  Deque<StreamEvent> events_;
   std::uint64_t bytes_retransmitted_ = 0;
 };
 

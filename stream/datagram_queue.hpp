@@ -9,13 +9,13 @@
 // first time the connection could send it.
 #pragma once
 
-#include <boost/container/devector.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <vector>
 
+#include "common/deque.hpp"
 #include "common/time.hpp"
 
 namespace srudp::stream {
@@ -46,7 +46,7 @@ class DatagramQueue {
     std::optional<Instant> waiting_since;
   };
   std::size_t capacity_;
-  boost::container::devector<Entry> entries_;
+  Deque<Entry> entries_;
   std::uint64_t dropped_ = 0;
 };
 

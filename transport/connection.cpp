@@ -1,12 +1,12 @@
 #include "transport/connection.hpp"
 
-#include <boost/container/devector.hpp>
 #include <algorithm>
 #include <deque>
 #include <string>
 #include <unordered_map>
 #include <variant>
 
+#include "common/deque.hpp"
 #include "crypto/handshake_driver.hpp"
 #include "crypto/replay_window.hpp"
 #include "stream/connection_streams.hpp"
@@ -104,7 +104,7 @@ struct Connection::State {
   bool challenge_due = false;
   Instant challenge_deadline{};  // resend
   Instant challenge_expiry{};    // give up on the new path
-  boost::container::devector<std::array<std::uint8_t, wire::kPathDataSize>> path_responses;
+  Deque<std::array<std::uint8_t, wire::kPathDataSize>> path_responses;
 
   // Data phase.
   std::optional<crypto::PacketProtection> protection;
@@ -151,7 +151,7 @@ struct Connection::State {
   std::vector<stream::SentStreamFrame> sent_scratch;  // what one packet carried for the streams
   stream::DatagramQueue datagrams;
 
-  boost::container::devector<ConnectionEvent> events;
+  Deque<ConnectionEvent> events;
   std::size_t unread_datagram_events = 0;  // datagram events in `events`
   std::vector<std::uint8_t> scratch;  // decrypted payloads
   ConnectionStats stats;

@@ -10,14 +10,13 @@
 // towards 3 RTTs. Both return half-way to the defaults after every 64 RTTs without such an event.
 #pragma once
 
-#include <boost/container/devector.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <system_error>
 #include <vector>
 
+#include "common/deque.hpp"
 #include "common/random.hpp"
 #include "common/result.hpp"
 #include "common/time.hpp"
@@ -172,7 +171,7 @@ class LossDetection {
 
   std::uint64_t packet_threshold_;
   std::int64_t time_threshold_num_ = kTimeThresholdNum;
-  boost::container::devector<DeclaredLoss> declared_lost_;  // ascending packet numbers, bounded
+  Deque<DeclaredLoss> declared_lost_;  // ascending packet numbers, bounded
   std::optional<Instant> last_reordering_change_;  // last spurious loss or decay step
   std::uint64_t spurious_loss_count_ = 0;
 };

@@ -61,13 +61,12 @@
 //   - call on_timeout(now) when now >= timeout().
 #pragma once
 
-#include <boost/container/devector.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <vector>
 
+#include "common/deque.hpp"
 #include "common/time.hpp"
 
 namespace srudp::transport {
@@ -229,14 +228,14 @@ class Pmtud {
   std::uint32_t lost_attempts_ = 0;
   std::uint32_t base_failures_ = 0;  // consecutive lost base probes (base state)
   std::uint64_t epoch_ = 0;
-  boost::container::devector<ProbeRecord> probes_;        // ascending packet numbers
+  Deque<ProbeRecord> probes_;        // ascending packet numbers
   std::optional<Instant> next_probe_at_;  // pause: no probe before this
   std::optional<Instant> raise_at_;       // search_complete: search again at this time
   std::optional<std::uint64_t> largest_acked_;
 
   // The newest ordinary losses (packet numbers, ascending), to excuse probes lost beside them.
   static constexpr std::size_t kMaxRememberedLosses = 32;
-  boost::container::devector<std::uint64_t> ordinary_losses_;
+  Deque<std::uint64_t> ordinary_losses_;
 
   // Black-hole detection: the losses counted so far; the evidence that clears losses: for the
   // acknowledged large packets, the Pareto front of (size, packet number): sorted by ascending size,
@@ -248,13 +247,13 @@ class Pmtud {
   static constexpr std::size_t kMaxCountedLosses = 64;
   std::vector<PacketRecord> counted_losses_;
   std::vector<PacketRecord> ack_evidence_;
-  boost::container::devector<std::uint64_t> small_acks_;
+  Deque<std::uint64_t> small_acks_;
   // The fate (lost: true) of the newest packets of at most the base size (no black hole touches
   // them): the random loss rate, which sets how many large-packet losses in a row make a black
   // hole (see black_hole_run_needed).
   static constexpr std::size_t kLossRateWindow = 32;
   static constexpr double kRandomRunOdds = 1e-4;
-  boost::container::devector<bool> small_outcomes_;
+  Deque<bool> small_outcomes_;
 
   std::uint64_t probes_sent_ = 0;
   std::uint64_t suspicions_ = 0;

@@ -3,12 +3,11 @@
 // (RFC 9000 sections 13.2.1, 13.2.2 and 13.2.4, adapted to srudp).
 #pragma once
 
-#include <boost/container/devector.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 
+#include "common/deque.hpp"
 #include "common/time.hpp"
 #include "wire/frame.hpp"
 
@@ -86,7 +85,7 @@ class ReceivedPackets {
   void fold_ranges_below(std::size_t keep_from, std::uint64_t new_floor);
 
   ReceivedPacketsConfig config_;
-  boost::container::devector<AckRange> ranges_;  // ascending, disjoint, non-adjacent
+  Deque<AckRange> ranges_;  // ascending, disjoint, non-adjacent
   // Invariant: every received number >= floor_ is in ranges_.
   std::uint64_t floor_ = 0;
   std::uint64_t report_floor_ = 0;

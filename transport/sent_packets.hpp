@@ -6,8 +6,6 @@
 // snapshot of the delivery counters from its send, and each acknowledged one carries a rate sample.
 #pragma once
 
-#include <boost/container/devector.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -15,6 +13,7 @@
 #include <system_error>
 #include <vector>
 
+#include "common/deque.hpp"
 #include "common/random.hpp"
 #include "common/result.hpp"
 #include "common/time.hpp"
@@ -104,7 +103,7 @@ class SentPackets {
   std::optional<std::uint64_t> largest_acked() const { return largest_acked_; }
   std::uint64_t bytes_in_flight() const { return bytes_in_flight_; }
   std::size_t ack_eliciting_in_flight() const { return ack_eliciting_in_flight_; }
-  const boost::container::devector<std::uint64_t>& skipped() const { return skipped_; }
+  const Deque<std::uint64_t>& skipped() const { return skipped_; }
   const DeliveryRateEstimator& delivery_rate() const { return delivery_rate_; }
 
  private:
@@ -117,8 +116,8 @@ class SentPackets {
   std::uint64_t next_pn_;
   bool next_pn_allocated_ = false;    // next_pn_ was handed out and awaits on_packet_sent
   std::uint64_t until_skip_ = 0;      // allocations left before the next skip; 0 = not drawn yet
-  boost::container::devector<std::uint64_t> skipped_; // ascending, at most kMaxRememberedSkips
-  boost::container::devector<std::uint64_t> ack_only_;  // numbers of ACK-only packets in send order (may be stale)
+  Deque<std::uint64_t> skipped_; // ascending, at most kMaxRememberedSkips
+  Deque<std::uint64_t> ack_only_;  // numbers of ACK-only packets in send order (may be stale)
   std::optional<std::uint64_t> largest_sent_;
   std::optional<std::uint64_t> largest_acked_;
   std::uint64_t bytes_in_flight_ = 0;

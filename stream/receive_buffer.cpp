@@ -144,27 +144,40 @@ std::error_code ReceiveBuffer::insert(std::uint64_t offset, std::span<const std:
   ensure_capacity(end - read_offset_);
   const std::uint64_t a = start - read_offset_;
   const std::uint64_t b = end - read_offset_;
+  const std::uint64_t c = contiguous_end_ - read_offset_;
   const auto bytes_at = [&](std::uint64_t s, std::uint64_t e) {
     return data.subspan(static_cast<std::size_t>(read_offset_ + s - offset),
                         static_cast<std::size_t>(e - s));
   };
-  if (start >= stored_end_) {  // the common case: all new, no bit to look at
+  // Bytes that reach the contiguous prefix need no bit (see bitmap_).
+  const bool extends_contiguous = start <= contiguous_end_ && contiguous_end_ < end;
+  const bool all_new = start >= stored_end_;
+  if (all_new) {
+    // The common case: all new. In order, it is the whole story (nothing is stored past it, so
+    // no bit anywhere is set); out of order, its bits mark it.
     copy_in(a, bytes_at(a, b));
-    set_bits(a, b, true);
-  } else {  // fill only the gaps: the first copy of each byte wins
-    for (std::uint64_t s = find_bit(false, a, b); s < b;) {
+    if (!extends_contiguous) set_bits(a, b, true);
+  } else {
+    // Fill only the gaps, above the contiguous prefix: the first copy of each byte wins.
+    const std::uint64_t from = std::max(a, c);
+    for (std::uint64_t s = find_bit(false, from, b); s < b;) {
       const std::uint64_t e = find_bit(true, s, b);
       copy_in(s, bytes_at(s, e));
-      set_bits(s, e, true);
+      if (!extends_contiguous) set_bits(s, e, true);
       s = find_bit(false, e, b);
     }
   }
   stored_end_ = std::max(stored_end_, end);
-  if (start <= contiguous_end_ && contiguous_end_ < end) {
-    // Each stored byte is scanned here at most once over the stream's life: contiguous_end_ only
-    // moves forward.
-    contiguous_end_ = read_offset_ + find_bit(false, contiguous_end_ - read_offset_,
-                                              stored_end_ - read_offset_);
+  if (extends_contiguous && all_new) {
+    contiguous_end_ = end;  // nothing was stored past it: no bit to look at
+  } else if (extends_contiguous) {
+    // Everything up to b is present now, and the prefix also takes in what arrived earlier right
+    // after it. Bits are cleared as the prefix passes them, so each stored byte is scanned and
+    // cleared at most once over the stream's life.
+    const std::uint64_t stored = stored_end_ - read_offset_;
+    const std::uint64_t new_end = b < stored ? find_bit(false, b, stored) : b;
+    set_bits(c, new_end, false);
+    contiguous_end_ = read_offset_ + new_end;
   }
   return {};
 }
@@ -194,8 +207,7 @@ void ReceiveBuffer::discard() {
 std::size_t ReceiveBuffer::read(std::span<std::uint8_t> out) {
   const std::size_t n = std::min(out.size(), readable());
   if (n == 0) return 0;
-  copy_out(out.first(n));
-  set_bits(0, n, false);  // the positions now belong to offsets one ring further
+  copy_out(out.first(n));  // their bits are clear already: they lie below contiguous_end_
   head_ = position(n);
   read_offset_ += n;
   return n;

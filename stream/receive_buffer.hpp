@@ -89,7 +89,10 @@ class ReceiveBuffer {
   bool stopped_ = false;
 
   std::vector<std::uint8_t> ring_;     // ring_[position(rel)] holds byte read_offset_ + rel
-  std::vector<std::uint64_t> bitmap_;  // bit p: ring_[p] holds a received byte
+  // Bit p set: ring_[p] holds a byte that arrived ahead of a gap (at or past contiguous_end_).
+  // Bytes below contiguous_end_ are all present and keep their bits clear, so in-order data and
+  // reads touch no bit, and a position is clean when the ring reuses it.
+  std::vector<std::uint64_t> bitmap_;
   std::size_t head_ = 0;               // position of read_offset_
 };
 

@@ -1,24 +1,17 @@
-// CPU cost of the connection's send and receive path: two Connections in memory, a bulk stream
-// from client to server, every datagram handed over directly (no simulator, no loss). Virtual time
-// advances 2 us per data packet, which keeps pacing and the congestion window out of the way.
+// CPU cost of the connection's send and receive path, on the in-memory pair of bulk_pair.hpp.
 // Reports ns per data packet (sender build + seal, receiver open + reassembly + read, and the
 // ACK traffic back, all included) and stream MB/s. Beside it, measured in the same run: the AEAD
 // floor (sealing and opening one packet of the same size with the same algorithm), the overhead
 // above that floor, and heap allocations per data packet.
-#include "transport/connection.hpp"
-
 #include <benchmark/benchmark.h>
 
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <new>
-#include <optional>
-#include <stdexcept>
 #include <vector>
 
-#include "crypto/handshake_responder.hpp"
+#include "bulk_pair.hpp"
 #include "crypto/packet_protection.hpp"
 
 // Every C++ heap allocation in this program is counted (the benchmark reads the counter around its
@@ -43,99 +36,6 @@ void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 #pragma GCC diagnostic pop
 
 namespace {
-
-using srudp::Instant;
-using srudp::SocketAddress;
-using srudp::transport::Connection;
-using srudp::transport::ConnectionConfig;
-
-const SocketAddress kClient = SocketAddress::v4(198, 51, 100, 1, 4000);
-const SocketAddress kServer = SocketAddress::v4(203, 0, 113, 2, 5000);
-
-ConnectionConfig config(srudp::crypto::AeadAlgorithm aead, std::size_t max_mtu) {
-  ConnectionConfig c;
-  c.pmtud.max_plpmtu = max_mtu;
-  std::array<std::uint8_t, 32> key{};
-  key.fill(42);
-  c.handshake.psk = srudp::crypto::PresharedKey(std::span<const std::uint8_t, 32>(key));
-  c.aead = aead;
-  c.keepalive_interval = std::chrono::hours(1);
-  c.idle_timeout = std::chrono::hours(1);
-  return c;
-}
-
-struct Pair {
-  Pair(srudp::crypto::AeadAlgorithm aead, std::size_t max_mtu) : rng_c(1), rng_s(2) {
-    auto c = Connection::connect(config(aead, max_mtu), kServer, now, rng_c);
-    if (!c) throw std::runtime_error("connect");
-    client.emplace(std::move(*c));
-    auto hc = config(aead, max_mtu).handshake.clone();
-    hc.payload = Connection::handshake_payload(config(aead, max_mtu));
-    srudp::crypto::HandshakeResponder responder(std::move(hc), {}, rng_s);
-    auto t = client->poll_transmit(now, buf);
-    srudp::wire::ConnectionId cid{};
-    rng_s.fill(cid);
-    auto decision = responder.on_initiation(now, kClient, std::span(buf).first(t->size), 0, cid);
-    auto* accept = std::get_if<srudp::crypto::HandshakeResponder::Accept>(&decision);
-    if (!accept) throw std::runtime_error("accept");
-    auto s = Connection::accept(config(aead, max_mtu), std::move(accept->handshake), kClient, t->size, now, rng_s);
-    if (!s) throw std::runtime_error("accept");
-    server.emplace(std::move(*s));
-    for (int i = 0; i < 100 && !(client->is_established() && server->is_established()); ++i) exchange();
-    if (!client->is_established()) throw std::runtime_error("not established");
-    stream = *client->open_stream();
-  }
-
-  void timers() {
-    for (auto* c : {&*client, &*server}) {
-      if (auto t = c->poll_timeout(); t && *t <= now) c->handle_timeout(now);
-    }
-  }
-  std::size_t server_to_client() {
-    std::size_t n = 0;
-    while (auto t = server->poll_transmit(now, buf)) {
-      client->handle_datagram(now, kServer, std::span(buf).first(t->size));
-      ++n;
-    }
-    return n;
-  }
-  void exchange() {
-    now += std::chrono::milliseconds(1);
-    timers();
-    while (auto t = client->poll_transmit(now, buf)) server->handle_datagram(now, kClient, std::span(buf).first(t->size));
-    server_to_client();
-  }
-
-  // Sends one data packet client -> server and returns its stream bytes read by the server.
-  std::size_t step() {
-    (void)client->stream_write(stream, payload);
-    now += std::chrono::microseconds(2);
-    timers();
-    std::size_t read = 0;
-    if (auto t = client->poll_transmit(now, buf)) {
-      server->handle_datagram(now, kClient, std::span(buf).first(t->size));
-      ++packets;
-    } else {
-      now += std::chrono::microseconds(100);  // paced: let time pass
-    }
-    while (true) {
-      auto n = server->stream_read(stream, sink);
-      if (!n || *n == 0) break;
-      read += *n;
-    }
-    server_to_client();
-    return read;
-  }
-
-  Instant now{std::chrono::hours(1)};
-  srudp::SeededRandom rng_c, rng_s;
-  std::optional<Connection> client, server;
-  std::array<std::uint8_t, 2048> buf{};
-  std::vector<std::uint8_t> payload = std::vector<std::uint8_t>(64 * 1024, 0xab);
-  std::array<std::uint8_t, 64 * 1024> sink{};
-  std::uint64_t stream = 0;
-  std::uint64_t packets = 0;
-};
 
 // The AEAD's share of a data packet: one seal and one open of a packet of the given size (the
 // receiver opens what the sender sealed), as PacketProtection does them, in nanoseconds.
@@ -175,7 +75,7 @@ void BM_BulkStream(benchmark::State& state, srudp::crypto::AeadAlgorithm aead) {
     state.SkipWithError("algorithm not available on this CPU");
     return;
   }
-  Pair p(aead, static_cast<std::size_t>(state.range(0)));
+  srudp::bench::BulkPair p(aead, static_cast<std::size_t>(state.range(0)));
   std::uint64_t bytes = 0;
   const std::uint64_t packets_before = p.packets;
   const std::uint64_t allocations_before = g_allocations.load();

@@ -15,7 +15,8 @@ constexpr std::uint64_t kMaxAckDelayUs = 3'600'000'000;
 }  // namespace
 
 SentPackets::SentPackets(std::uint64_t first_packet_number)
-    : first_pn_(first_packet_number), next_pn_(first_packet_number) {}
+    : first_pn_(first_packet_number),
+      next_pn_(first_packet_number) {}
 
 Result<std::uint64_t> SentPackets::next_packet_number(RandomSource& rng) {
   if (next_pn_allocated_) return next_pn_;
@@ -47,7 +48,8 @@ std::error_code SentPackets::on_packet_sent(SentPacket packet) {
   if (packet.ack_eliciting) ++ack_eliciting_in_flight_;
   const bool ack_only = !packet.ack_eliciting && !packet.in_flight;
   const std::uint64_t pn = packet.packet_number;
-  packets_.emplace_hint(packets_.end(), pn, std::move(packet));
+  OutstandingPackets& packets = outstanding_->packets;
+  packets.emplace_hint(packets.end(), pn, std::move(packet));
   if (ack_only) {
     ack_only_.push_back(pn);
     forget_old_ack_only_packets();
@@ -62,7 +64,7 @@ void SentPackets::forget_old_ack_only_packets() {
   // outstanding stay below 2 * kMaxAckOnlyPackets.
   if (ack_only_.size() <= 2 * kMaxAckOnlyPackets) return;
   while (ack_only_.size() > kMaxAckOnlyPackets) {
-    packets_.erase(ack_only_.front());  // never in flight nor ack-eliciting: no counter changes
+    outstanding_->packets.erase(ack_only_.front());  // never in flight nor ack-eliciting: no counter changes
     ack_only_.pop_front();
   }
 }
@@ -88,9 +90,9 @@ std::error_code SentPackets::validate(const wire::Ack& ack) const {
   return {};
 }
 
-SentPacket SentPackets::take(std::map<std::uint64_t, SentPacket>::iterator it) {
+SentPacket SentPackets::take(OutstandingPackets::iterator it) {
   SentPacket p = std::move(it->second);
-  packets_.erase(it);
+  outstanding_->packets.erase(it);
   if (p.in_flight) bytes_in_flight_ -= p.size;
   if (p.ack_eliciting) --ack_eliciting_in_flight_;
   return p;
@@ -105,21 +107,22 @@ Result<AckResult> SentPackets::on_ack_received(const wire::Ack& ack, Instant now
   AckResult result;
   result.ack_delay = std::chrono::microseconds(std::min(ack.ack_delay_us, kMaxAckDelayUs));
 
+  OutstandingPackets& packets = outstanding_->packets;
   std::optional<Instant> largest_time_sent;
   bool any_ack_eliciting = false;
   // Ranges are newest first; walk them oldest first so newly_acked comes out ascending. Each
   // range costs one map lookup plus one step per packet it newly acknowledges.
   for (auto r = ack.ranges.rbegin(); r != ack.ranges.rend(); ++r) {
     // Ranges an ACK keeps repeating mostly lie below everything still outstanding: no lookup.
-    if (packets_.empty() || r->largest < packets_.begin()->first) continue;
-    auto it = packets_.lower_bound(r->smallest);
-    while (it != packets_.end() && it->first <= r->largest) {
+    if (packets.empty() || r->largest < packets.begin()->first) continue;
+    auto it = packets.lower_bound(r->smallest);
+    while (it != packets.end() && it->first <= r->largest) {
       const auto next = std::next(it);
       if (it->first == largest) largest_time_sent = it->second.time_sent;
       any_ack_eliciting = any_ack_eliciting || it->second.ack_eliciting;
       // One allocation for the usual ACK (a few packets) rather than one per doubling; none for
       // an ACK that acknowledges nothing new.
-      if (result.newly_acked.empty()) result.newly_acked.reserve(std::min<std::size_t>(packets_.size(), 16));
+      if (result.newly_acked.empty()) result.newly_acked.reserve(std::min<std::size_t>(packets.size(), 16));
       result.newly_acked.push_back(take(it));
       it = next;
     }
@@ -135,8 +138,8 @@ Result<AckResult> SentPackets::on_ack_received(const wire::Ack& ack, Instant now
 }
 
 std::optional<SentPacket> SentPackets::remove(std::uint64_t pn) {
-  const auto it = packets_.find(pn);
-  if (it == packets_.end()) return std::nullopt;
+  const auto it = outstanding_->packets.find(pn);
+  if (it == outstanding_->packets.end()) return std::nullopt;
   return take(it);
 }
 

@@ -9,12 +9,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <system_error>
 #include <vector>
 
 #include "common/deque.hpp"
 #include "common/random.hpp"
+#include "common/recycling_resource.hpp"
 #include "common/result.hpp"
 #include "common/time.hpp"
 #include "transport/congestion_controller.hpp"
@@ -44,6 +46,10 @@ struct SentPacket {
   DeliverySnapshot delivery;
   std::optional<RateSample> rate_sample;
 };
+
+// Outstanding packets by number. Nodes the map frees are kept for the next packets sent
+// (common/recycling_resource.hpp), so a steady flow allocates nothing from the heap per packet.
+using OutstandingPackets = std::pmr::map<std::uint64_t, SentPacket>;
 
 struct AckResult {
   std::vector<SentPacket> newly_acked;  // ascending packet numbers; empty for a duplicate ACK
@@ -92,7 +98,7 @@ class SentPackets {
   std::optional<SentPacket> remove(std::uint64_t pn);
 
   // Outstanding packets by number (ascending): neither acknowledged nor declared lost.
-  const std::map<std::uint64_t, SentPacket>& outstanding() const { return packets_; }
+  const OutstandingPackets& outstanding() const { return outstanding_->packets; }
   // True when every number strictly between a and b (a < b) was skipped on purpose (and is still
   // remembered), i.e. no packet we sent lies between them. True when they are adjacent.
   bool only_skipped_between(std::uint64_t a, std::uint64_t b) const;
@@ -108,10 +114,17 @@ class SentPackets {
 
  private:
   std::error_code validate(const wire::Ack& ack) const;
-  SentPacket take(std::map<std::uint64_t, SentPacket>::iterator it);
+  SentPacket take(OutstandingPackets::iterator it);
   void forget_old_ack_only_packets();
 
-  std::map<std::uint64_t, SentPacket> packets_;
+  // The map and the pool its nodes come from, together, so they move as one.
+  // Spare nodes kept: enough for the packets one ACK frees and the next sends take (about 13 KB).
+  static constexpr std::size_t kMaxSpareNodes = 64;
+  struct Outstanding {
+    RecyclingResource pool{kMaxSpareNodes};
+    OutstandingPackets packets{&pool};  // after pool: gone before it
+  };
+  std::unique_ptr<Outstanding> outstanding_ = std::make_unique<Outstanding>();
   std::uint64_t first_pn_;
   std::uint64_t next_pn_;
   bool next_pn_allocated_ = false;    // next_pn_ was handed out and awaits on_packet_sent

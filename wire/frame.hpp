@@ -15,6 +15,8 @@
 #include <variant>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "common/result.hpp"
 #include "wire/buffer.hpp"
 
@@ -78,9 +80,12 @@ struct AckRange {
 
 // ranges: descending (newest first), disjoint and not adjacent (a gap of at least one missing
 // packet between them). The encoder writes at most kMaxAckRanges, the newest.
+// An ACK usually holds a handful of ranges: those live inside the frame, more on the heap.
+using AckRanges = boost::container::small_vector<AckRange, 4>;
+
 struct Ack {
   std::uint64_t ack_delay_us = 0;
-  std::vector<AckRange> ranges;
+  AckRanges ranges;
 
   std::uint64_t largest() const noexcept { return ranges.empty() ? 0 : ranges.front().largest; }
   friend bool operator==(const Ack&, const Ack&) = default;

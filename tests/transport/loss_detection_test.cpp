@@ -14,7 +14,7 @@ const Instant t0 = Instant{} + std::chrono::seconds(100);
 
 wire::Ack ack_of(std::vector<AckRange> ranges) {
   wire::Ack ack;
-  ack.ranges = std::move(ranges);
+  ack.ranges.assign(ranges.begin(), ranges.end());
   return ack;
 }
 

@@ -33,7 +33,7 @@ std::uint64_t send(SentPackets& sp, RandomSource& rng, Instant when, bool ack_el
 wire::Ack ack_of(std::vector<AckRange> ranges, std::uint64_t delay_us = 0) {
   wire::Ack ack;
   ack.ack_delay_us = delay_us;
-  ack.ranges = std::move(ranges);
+  ack.ranges.assign(ranges.begin(), ranges.end());
   return ack;
 }
 

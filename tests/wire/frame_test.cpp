@@ -43,7 +43,7 @@ std::error_code decode_error(const Bytes& in) {
 Ack make_ack(std::vector<AckRange> ranges, std::uint64_t delay = 0) {
   Ack a;
   a.ack_delay_us = delay;
-  a.ranges = std::move(ranges);
+  a.ranges.assign(ranges.begin(), ranges.end());
   return a;
 }
 

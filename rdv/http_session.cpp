@@ -47,11 +47,13 @@ HttpSession::HttpSession(std::shared_ptr<ServerCore> core, asio::ip::tcp::socket
       reader_(std::make_unique<HeaderReader>(core_->config().max_header_bytes)) {}
 
 HttpSession::~HttpSession() {
+  stop_reading();
   if (holds_connection_slot_) core_->release_connection(peer_);
   core_->session_finished(this);
 }
 
 void HttpSession::start() {
+  reading_id_ = core_->reading_started(this, now());
   arm_timer(core_->config().header_timeout, &HttpSession::on_header_timeout);
   if (core_->trusted_proxies().contains(peer_.ip)) {
     read_proxy_line();
@@ -176,6 +178,7 @@ void HttpSession::handle_request() {
 void HttpSession::wait_in_lobby(rendezvous::LobbyTicket ticket) {
   if (state_ != State::reading) return;
   state_ = State::waiting;
+  stop_reading();
   ticket_ = ticket;
   ++timer_generation_;  // the header deadline is over; the lobby has its own
   timer_.cancel();
@@ -205,6 +208,7 @@ void HttpSession::reject(HttpStatus status, std::string_view reason) {
 
 void HttpSession::hand_over() {
   state_ = State::handed_over;
+  stop_reading();
   ++timer_generation_;
   timer_.cancel();
   boost::system::error_code ignored;
@@ -217,6 +221,7 @@ void HttpSession::hand_over() {
 
 void HttpSession::respond_and_close(std::string response, int status_code) {
   state_ = State::responding;
+  stop_reading();
   boost::system::error_code ignored;
   socket_.cancel(ignored);
   ++core_->metrics().responses_total[status_code];
@@ -249,10 +254,26 @@ void HttpSession::linger() {
 void HttpSession::close() {
   if (state_ == State::closed || state_ == State::handed_over) return;
   state_ = State::closed;
+  stop_reading();
   ++timer_generation_;
   timer_.cancel();
   boost::system::error_code ignored;
   socket_.close(ignored);
+}
+
+void HttpSession::evict() {
+  if (state_ != State::reading) return;
+  if (holds_connection_slot_) {
+    holds_connection_slot_ = false;
+    core_->release_connection(peer_);
+  }
+  close();
+}
+
+void HttpSession::stop_reading() {
+  if (reading_id_ == 0) return;
+  core_->reading_finished(reading_id_);
+  reading_id_ = 0;
 }
 
 }  // namespace srudp::rdv

@@ -35,6 +35,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void reject(rendezvous::HttpStatus status, std::string_view reason);
   void wait_in_lobby(rendezvous::LobbyTicket ticket);
   void hand_over();
+  // Closes a connection still sending its request head at once, without an answer, and frees its
+  // connection slot now (the server is full and a newcomer takes it).
+  void evict();
 
   boost::asio::ip::tcp::socket& socket() noexcept { return socket_; }
   const SocketAddress& peer() const noexcept { return peer_; }
@@ -55,6 +58,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void close();
   void arm_timer(Duration after, void (HttpSession::*on_expiry)());
   void on_header_timeout();
+  void stop_reading();  // leaves the server's list of heads being read
 
   std::shared_ptr<ServerCore> core_;
   boost::asio::ip::tcp::socket socket_;
@@ -64,6 +68,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::unique_ptr<HeaderReader> reader_;
   State state_ = State::reading;
   bool holds_connection_slot_ = true;
+  std::uint64_t reading_id_ = 0;  // while on the server's list of heads being read
   std::optional<SocketAddress> proxy_source_;
 
   rendezvous::RdvRequest request_;

@@ -29,6 +29,9 @@ std::string format_prometheus(const ServerMetrics& c, const MetricsGauges& g) {
   metric(out, "rdv_connections_total", "counter", "TCP connections accepted.", c.connections_total);
   metric(out, "rdv_connections_refused_total", "counter", "TCP connections closed at once over the connection caps.",
          c.connections_refused_total);
+  metric(out, "rdv_connections_evicted_total", "counter",
+         "Connections still sending their request head, closed to admit newcomers at the connection cap.",
+         c.connections_evicted_total);
   out += "# HELP rdv_responses_total HTTP responses by status code.\n# TYPE rdv_responses_total counter\n";
   for (const auto& [code, count] : c.responses_total) {
     out += "rdv_responses_total{code=\"" + std::to_string(code) + "\"} " + std::to_string(count) + "\n";

@@ -10,6 +10,7 @@ namespace srudp::rdv {
 struct ServerMetrics {
   std::uint64_t connections_total = 0;
   std::uint64_t connections_refused_total = 0;  // over the connection caps: closed at once
+  std::uint64_t connections_evicted_total = 0;  // slow request heads closed to admit newcomers
   std::map<int, std::uint64_t> responses_total;  // by HTTP status, 101 included
   std::uint64_t pairs_total = 0;                // 101s sent (pairs)
   std::uint64_t relays_total = 0;               // pairs whose dialer chose the relay (CONTINUE)

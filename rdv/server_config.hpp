@@ -37,6 +37,10 @@ struct ServerConfig {
   Duration header_timeout = std::chrono::seconds(10);
   std::size_t max_connections = 4096;
   std::size_t max_connections_per_source = 64;
+  // At max_connections a newcomer evicts the connection that has been sending its request head
+  // the longest, if that has taken over this long: a legitimate client sends its head at once, so
+  // slow heads (slowloris) cannot fill the server and lock everyone else out. Zero: never evict.
+  Duration evict_heads_older_than = std::chrono::seconds(1);
   Duration linger_timeout = std::chrono::seconds(2);  // after an error, for the client to read it
 
   // Waiting clients hold a connection too, so the lobby stays within the connection caps.

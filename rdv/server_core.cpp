@@ -75,7 +75,9 @@ void ServerCore::accept() {
       if (!endpoint_error) {
         const SocketAddress peer = to_socket_address(remote);
         ++self->metrics_.connections_total;
-        if (self->admit(peer)) {
+        auto admission = self->admit(peer);
+        if (admission == Admission::server_full && self->evict_slowest_head(now())) admission = self->admit(peer);
+        if (admission == Admission::admitted) {
           auto session = std::make_shared<HttpSession>(self, std::move(socket), peer);
           self->session_started(session);
           session->start();
@@ -96,17 +98,34 @@ void ServerCore::accept() {
   });
 }
 
-bool ServerCore::admit(const SocketAddress& peer) {
+ServerCore::Admission ServerCore::admit(const SocketAddress& peer) {
   const auto key = rendezvous::source_key(peer.ip);
-  auto& from_source = connections_per_source_[key];
-  if (connections_ >= config_.max_connections || from_source >= config_.max_connections_per_source) {
-    if (from_source == 0) connections_per_source_.erase(key);
-    return false;
-  }
+  const auto it = connections_per_source_.find(key);
+  const std::size_t from_source = it == connections_per_source_.end() ? 0 : it->second;
+  if (from_source >= config_.max_connections_per_source) return Admission::source_full;
+  if (connections_ >= config_.max_connections) return Admission::server_full;
   ++connections_;
-  ++from_source;
+  ++connections_per_source_[key];
+  return Admission::admitted;
+}
+
+bool ServerCore::evict_slowest_head(Instant at) {
+  const Duration age = config_.evict_heads_older_than;
+  if (age <= Duration::zero() || connections_ < config_.max_connections || reading_.empty()) return false;
+  const Reading oldest = reading_.begin()->second;
+  if (at - oldest.since < age) return false;
+  ++metrics_.connections_evicted_total;
+  oldest.session->evict();  // releases its slot and leaves reading_ now
   return true;
 }
+
+std::uint64_t ServerCore::reading_started(HttpSession* session, Instant at) {
+  const std::uint64_t id = next_reading_id_++;
+  reading_.emplace(id, Reading{session, at});
+  return id;
+}
+
+void ServerCore::reading_finished(std::uint64_t id) { reading_.erase(id); }
 
 void ServerCore::release_connection(const SocketAddress& peer) {
   const auto key = rendezvous::source_key(peer.ip);

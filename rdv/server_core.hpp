@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -56,6 +57,10 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   void session_started(const std::shared_ptr<HttpSession>& session);
   void session_finished(HttpSession* session);
   void release_connection(const SocketAddress& peer);
+  // Sessions still reading their request head, oldest first: each registers when it starts and
+  // leaves when it stops reading (evicted_heads uses the order).
+  std::uint64_t reading_started(HttpSession* session, Instant at);
+  void reading_finished(std::uint64_t id);
   // A valid rdv request: into the lobby, or paired with its waiting peer at once.
   void join(const std::shared_ptr<HttpSession>& session, Instant at);
   void leave_lobby(rendezvous::LobbyTicket ticket);
@@ -63,7 +68,11 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
 
  private:
   void accept();
-  bool admit(const SocketAddress& peer);
+  enum class Admission { admitted, source_full, server_full };
+  Admission admit(const SocketAddress& peer);
+  // At the connection cap: closes the oldest head still being read if it is old enough
+  // (ServerConfig::evict_heads_older_than), freeing its slot. False if there is none.
+  bool evict_slowest_head(Instant at);
   void arm_lobby_timer();
   void on_lobby_timer();
   void check_drained();
@@ -87,6 +96,12 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   std::size_t connections_ = 0;
   std::unordered_map<rendezvous::IpBytes, std::size_t, rendezvous::IpBytesHash> connections_per_source_;
   std::unordered_map<HttpSession*, std::weak_ptr<HttpSession>> sessions_;
+  struct Reading {
+    HttpSession* session;
+    Instant since;
+  };
+  std::map<std::uint64_t, Reading> reading_;  // by id, which grows: oldest first
+  std::uint64_t next_reading_id_ = 1;
   std::unordered_map<rendezvous::LobbyTicket, std::shared_ptr<HttpSession>> waiting_;
   std::unordered_map<Relay*, std::shared_ptr<Relay>> relays_;
 

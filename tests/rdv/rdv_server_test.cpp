@@ -193,6 +193,34 @@ TEST(RdvServer, ConnectionCapClosesAtOnce) {
   EXPECT_EQ(*response, "");
 }
 
+TEST(RdvServer, AtTheConnectionCapANewcomerEvictsTheSlowestHead) {
+  auto config = loopback_config();
+  config.max_connections = 3;
+  config.evict_heads_older_than = 1s;
+  TestServer server(config);
+  RawHttpClient oldest(server.endpoint());
+  oldest.send("DIAL /slow");  // an incomplete head keeps the connection reading
+  std::this_thread::sleep_for(1200ms);
+  RawHttpClient b(server.endpoint());
+  RawHttpClient c(server.endpoint());
+  b.send("DIAL /slow");
+  c.send("DIAL /slow");
+  std::this_thread::sleep_for(50ms);
+  // Full, and the oldest head has taken over a second: it goes, and the newcomer is served.
+  EXPECT_EQ(status_of(ask(server, rdv_request("PUT", "/tok"))), 400);
+  oldest.set_timeout(2s);
+  EXPECT_EQ(oldest.read_to_end(), std::optional<std::string>(""));  // closed without an answer
+  std::this_thread::sleep_for(100ms);  // the PUT's connection has ended and freed its slot
+  RawHttpClient filler(server.endpoint());
+  filler.send("DIAL /slow");
+  std::this_thread::sleep_for(50ms);
+  // Full again, and every head is younger than a second: nobody to evict, the newcomer is refused.
+  RawHttpClient refused(server.endpoint());
+  EXPECT_EQ(refused.read_to_end(), std::optional<std::string>(""));
+  b.set_timeout(200ms);
+  EXPECT_EQ(b.read_to_end(), std::nullopt);  // still open: its read timed out
+}
+
 TEST(RdvServer, MountedOnASubPath) {
   auto config = loopback_config();
   config.mount = "/rdv";

@@ -26,6 +26,7 @@ struct ServeOptions {
   std::size_t max_waiting = 4096;
   std::size_t max_waiting_per_ip = 32;
   std::string header_timeout = "10s";
+  std::string evict_heads_after = "1s";
   std::size_t max_header_bytes = 8192;
   std::size_t max_connections = 4096;
   std::size_t max_connections_per_ip = 64;
@@ -64,6 +65,7 @@ bool to_config(const ServeOptions& o, rdv::ServerConfig& config) {
   };
   if (!duration("--lobby-timeout", o.lobby_timeout, config.lobby.timeout) ||
       !duration("--header-timeout", o.header_timeout, config.header_timeout) ||
+      !duration("--evict-heads-after", o.evict_heads_after, config.evict_heads_older_than) ||
       !duration("--relay-idle-timeout", o.relay_idle_timeout, config.relay_idle_timeout) ||
       !duration("--drain-timeout", o.drain_timeout, config.drain_timeout)) {
     return false;
@@ -150,6 +152,9 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   command->add_option("--max-waiting-per-ip", options->max_waiting_per_ip, "clients in the lobby per IPv4 or IPv6 /64")
       ->capture_default_str();
   command->add_option("--header-timeout", options->header_timeout, "time to send the request head")
+      ->capture_default_str();
+  command->add_option("--evict-heads-after", options->evict_heads_after,
+                      "at --max-connections, a newcomer evicts the slowest head sending for longer than this (0s = never)")
       ->capture_default_str();
   command->add_option("--max-header-bytes", options->max_header_bytes, "request head size")->capture_default_str();
   command->add_option("--max-connections", options->max_connections, "unpaired TCP connections, in total")

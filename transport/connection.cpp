@@ -1163,7 +1163,10 @@ ConnectionStats Connection::stats() const {
   out.congestion_window = st.cc ? st.cc->congestion_window() : 0;
   out.bytes_in_flight = st.loss.sent_packets().bytes_in_flight();
   out.path_mtu = st.pmtud.current();
-  if (st.protection) out.aead = st.protection->algorithm();
+  if (st.protection) {
+    out.aead = st.protection->algorithm();
+    out.key_updates = st.protection->stats().key_updates;
+  }
   out.packets_outstanding = st.loss.sent_packets().outstanding().size();
   out.ack_ranges = st.received.range_count();
   out.stream_receive_window = st.streams.largest_receive_window();

@@ -128,6 +128,7 @@ struct ConnectionStats {
   std::uint64_t datagrams_queued = 0;       // waiting now
   std::uint64_t datagrams_received_dropped = 0;  // the peer's, dropped: 256 already waited unread
   std::optional<crypto::AeadAlgorithm> aead;      // protecting data packets (once the handshake is done)
+  std::uint64_t key_updates = 0;  // key generations moved through since the handshake, by either side
 };
 
 class Connection {

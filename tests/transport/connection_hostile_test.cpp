@@ -49,6 +49,7 @@ struct RawPeer {
   std::uint64_t stream_bytes = 0;
   std::vector<wire::ResetStream> resets;
   std::uint64_t max_data = 0;  // the largest MAX_DATA the server sent
+  std::uint64_t max_uni_streams = 0;  // the largest unidirectional MAX_STREAMS the server sent
 
   std::vector<std::uint8_t> seal(std::uint64_t pn, std::span<const std::uint8_t> plaintext) {
     wire::DataHeader h;
@@ -108,6 +109,9 @@ struct RawPeer {
       if (auto* s = std::get_if<wire::Stream>(&f)) stream_bytes += s->data.size();
       if (auto* r = std::get_if<wire::ResetStream>(&f)) resets.push_back(*r);
       if (auto* m = std::get_if<wire::MaxData>(&f)) max_data = std::max(max_data, m->max);
+      if (auto* m = std::get_if<wire::MaxStreams>(&f); m && !m->bidirectional) {
+        max_uni_streams = std::max(max_uni_streams, m->max);
+      }
     });
   }
 
@@ -414,6 +418,56 @@ TEST(ConnectionHostile, UnidirectionalStreamsBeyondTheirOwnLimitAreViolations) {
   s.stream_id = 10;  // the third
   h.send({s});
   EXPECT_EQ(h.conn->error(), errc::protocol_violation);
+}
+
+// The peer opens 10^5 streams, as fast as the server's MAX_STREAMS lets it, each carrying a few
+// bytes and its FIN, 40 to a packet; the application reads only when the peer is held at the limit.
+// Memory stays flat: never more than the limit are open at once, and streams are retired once read.
+TEST(ConnectionHostile, AHundredThousandStreamOpensKeepMemoryFlat) {
+  constexpr std::uint64_t kStreams = 100'000;
+  Harness h(46);
+  h.peer.max_uni_streams = server_config().max_unidirectional_streams;  // the transport parameter
+  const std::array<std::uint8_t, 3> bytes{'a', 'b', 'c'};
+  std::uint64_t opened = 0, bytes_read = 0, finished = 0;
+  std::uint64_t most_open = 0, most_buffered = 0;
+  std::array<std::uint8_t, 16> out{};
+  for (int round = 0; round < 100'000 && finished < kStreams && h.conn->is_established(); ++round) {
+    std::vector<wire::Frame> frames;
+    while (frames.size() < 40 && opened < std::min(kStreams, h.peer.max_uni_streams)) {
+      wire::Stream s;
+      s.stream_id = 4 * opened + 2;  // the client's unidirectional streams
+      s.data = bytes;
+      s.fin = true;
+      frames.emplace_back(s);
+      ++opened;
+    }
+    frames.emplace_back(h.peer.honest_ack());
+    h.send(frames);
+    const ConnectionStats stats = h.conn->stats();  // before the application reads
+    most_open = std::max(most_open, stats.open_streams);
+    most_buffered = std::max(most_buffered, stats.buffered_bytes);
+    // A slow application: it reads only once the peer can open no more.
+    const bool blocked = opened == std::min(kStreams, h.peer.max_uni_streams);
+    while (auto e = blocked ? h.conn->poll_event() : std::nullopt) {
+      if (e->kind != ConnectionEvent::Kind::stream_readable) continue;
+      while (true) {
+        const auto n = h.conn->stream_read(e->stream_id, out);
+        if (!n || *n == 0) break;
+        bytes_read += *n;
+      }
+      if (h.conn->stream_at_end(e->stream_id)) ++finished;
+    }
+    h.advance(milliseconds(1));
+    h.flush();
+  }
+  ASSERT_TRUE(h.conn->is_established()) << h.conn->error().message();
+  EXPECT_EQ(finished, kStreams);
+  EXPECT_EQ(bytes_read, 3 * kStreams);
+  EXPECT_GE(h.peer.max_uni_streams, kStreams);
+  EXPECT_LE(most_open, server_config().max_unidirectional_streams);
+  EXPECT_LT(most_buffered, server_config().max_unidirectional_streams * 8 * 1024);
+  std::printf("  10^5 streams: at most %llu open at once, %llu bytes buffered\n",
+              static_cast<unsigned long long>(most_open), static_cast<unsigned long long>(most_buffered));
 }
 
 TEST(ConnectionHostile, ResetBeyondTheConnectionLimitIsAFlowControlError) {

@@ -97,33 +97,57 @@ std::vector<std::uint8_t> hostile_datagram(Attacker& rng, const std::vector<std:
   return bytes;
 }
 
-TEST(EndpointHostile, AMillionRandomAndMutatedDatagramsGetNoAnswerAndLeaveNoState) {
-  sim::Network net(91);
-  SeededRandom rng(91);
-  EndpointNode server(kServer, [] {
-    EndpointConfig c;
-    c.accept_incoming = true;
-    c.server_connection = psk_config();
-    return c;
-  }(), rng);
-  EndpointNode client(kClient, {}, rng);
-  net.add_host(server, kServer);
-  net.add_host(client, kClient);
+// A server endpoint and a real client on a simulated network, with a tap that records every
+// datagram the client sends (what an attacker on the path sees) and counts the server's datagrams
+// to anyone else. connect() establishes the client's connection.
+struct ObservedPair {
+  ObservedPair(std::uint64_t seed, ConnectionConfig connection_config)
+      : net(seed),
+        rng(seed),
+        config(std::move(connection_config)),
+        server(kServer, [&] {
+          EndpointConfig c;
+          c.accept_incoming = true;
+          c.server_connection = config.clone();
+          return c;
+        }(), rng),
+        client(kClient, {}, rng) {
+    net.add_host(server, kServer);
+    net.add_host(client, kClient);
+    net.add_tap(net.internet(), [this](Instant, sim::Datagram& d) {
+      if (d.from == kClient) captured.push_back(d.bytes);
+      if (d.from == kServer && d.to != kClient) ++sent_elsewhere;
+      return sim::TapVerdict::pass;
+    });
+  }
+  ::testing::AssertionResult connect() {
+    handle = client.endpoint.connect(config.clone(), kServer, net.now());
+    if (!handle) return ::testing::AssertionFailure() << handle.error().message();
+    if (!net.run_until([&] { return server.established.size() == 1 && client.established.size() == 1; },
+                       std::chrono::seconds(5))) {
+      return ::testing::AssertionFailure() << "not established";
+    }
+    return ::testing::AssertionSuccess();
+  }
+  // Through the endpoint each time: that is how it learns the connection has something to send.
+  Connection* sender() { return client.endpoint.connection(*handle); }
+
+  sim::Network net;
+  SeededRandom rng;
+  ConnectionConfig config;
+  EndpointNode server;
+  EndpointNode client;
+  Result<ConnectionHandle> handle = errc::invalid_argument;
   std::vector<std::vector<std::uint8_t>> captured;
   std::uint64_t sent_elsewhere = 0;  // datagrams from the server to anyone but the client
-  net.add_tap(net.internet(), [&](Instant, sim::Datagram& d) {
-    if (d.from == kClient) captured.push_back(d.bytes);
-    if (d.from == kServer && d.to != kClient) ++sent_elsewhere;
-    return sim::TapVerdict::pass;
-  });
+};
 
+TEST(EndpointHostile, AMillionRandomAndMutatedDatagramsGetNoAnswerAndLeaveNoState) {
+  ObservedPair pair(91, psk_config());
+  auto& [net, rng, config, server, client, handle, captured, sent_elsewhere] = pair;
   // A real connection carrying a stream, whose datagrams the attacker has seen.
-  const auto handle = client.endpoint.connect(psk_config(), kServer, net.now());
-  ASSERT_TRUE(handle);
-  ASSERT_TRUE(net.run_until([&] { return server.established.size() == 1 && client.established.size() == 1; },
-                            std::chrono::seconds(5)));
-  // Through the endpoint each time: that is how it learns the connection has something to send.
-  const auto sender = [&] { return client.endpoint.connection(*handle); };
+  ASSERT_TRUE(pair.connect());
+  const auto sender = [&] { return pair.sender(); };
   const auto stream = sender()->open_stream();
   ASSERT_TRUE(stream);
   const std::string text(20'000, 'x');
@@ -193,6 +217,84 @@ TEST(EndpointHostile, AMillionRandomAndMutatedDatagramsGetNoAnswerAndLeaveNoStat
   EXPECT_EQ(std::string(got.begin(), got.end()), text + text);
   // Nor did anything reach the attacker's addresses later, once time moved on again.
   EXPECT_EQ(sent_elsewhere, 0u);
+}
+
+
+// Everything the client ever sent (its Initiation, handshake confirmation, data packets under
+// several key generations, ACKs, the stream's FIN) is replayed a thousand times, from the client's
+// address and from the attacker's own: no new session, no key update, no byte delivered twice, no
+// answer, and the connection carries on.
+TEST(EndpointHostile, EveryDatagramReplayedAThousandTimesChangesNothing) {
+  auto limits = crypto::PacketProtectionLimits::defaults_for(crypto::AeadAlgorithm::aes256_gcm);
+  limits.key_update_after = 16;  // so the capture spans several key generations
+  auto replay_config = psk_config();
+  replay_config.key_limits = limits;
+  ObservedPair pair(93, std::move(replay_config));
+  auto& [net, rng, config, server, client, handle, captured, sent_elsewhere] = pair;
+  ASSERT_TRUE(pair.connect());
+  const auto sender = [&] { return pair.sender(); };
+  const auto stream = sender()->open_stream();
+  ASSERT_TRUE(stream);
+  std::vector<std::uint8_t> text(100'000);
+  for (std::size_t i = 0; i < text.size(); ++i) text[i] = static_cast<std::uint8_t>(i * 7 + i / 256);
+  ASSERT_EQ(*sender()->stream_write(*stream, text), text.size());
+  ASSERT_FALSE(sender()->stream_finish(*stream));
+  net.wake(client);
+  const ConnectionHandle victim = server.accepted.at(0);
+  std::vector<std::uint8_t> got;
+  ASSERT_TRUE(net.run_until([&] {
+    server.read_all(victim, *stream, got);
+    return server.endpoint.connection(victim)->stream_at_end(*stream);
+  }, std::chrono::seconds(10)));
+  ASSERT_TRUE(got == text);
+  ASSERT_TRUE(net.run_for(std::chrono::milliseconds(200)));  // the last ACKs settle
+  const ConnectionStats before = server.endpoint.connection(victim)->stats();
+  ASSERT_GE(before.key_updates, 3u) << "the capture should span several key generations";
+  const std::uint64_t drops_before = drops_counted(server.endpoint, victim);
+
+  constexpr int kReplays = 1000;
+  const Instant now = net.now();
+  const SocketAddress elsewhere = SocketAddress::v4(192, 0, 2, 66, 6666);
+  std::uint64_t answers = 0;
+  std::array<std::uint8_t, 2048> out{};
+  for (int round = 0; round < kReplays; ++round) {
+    for (const auto& datagram : captured) {
+      server.endpoint.handle_datagram(now, round % 2 == 0 ? kClient : elsewhere, datagram);
+    }
+    while (server.endpoint.poll_transmit(now, out)) ++answers;
+    server.drain();
+  }
+
+  const std::uint64_t replayed = static_cast<std::uint64_t>(kReplays) * captured.size();
+  std::printf("  %zu captured datagrams replayed %d times each: %llu datagrams, %llu answers\n", captured.size(),
+              kReplays, static_cast<unsigned long long>(replayed), static_cast<unsigned long long>(answers));
+  EXPECT_EQ(answers, 0u);
+  EXPECT_EQ(server.endpoint.connection_count(), 1u);  // no new session
+  EXPECT_EQ(server.accepted.size(), 1u);
+  const ConnectionStats after = server.endpoint.connection(victim)->stats();
+  EXPECT_EQ(after.key_updates, before.key_updates);  // no rekey
+  EXPECT_EQ(after.packets_received, before.packets_received);
+  EXPECT_EQ(after.path_migrations, before.path_migrations);
+  EXPECT_EQ(server.endpoint.connection(victim)->peer_address(), kClient);
+  EXPECT_EQ(drops_counted(server.endpoint, victim) - drops_before, replayed);
+  // No byte delivered twice: the stream stays at its end.
+  std::array<std::uint8_t, 64> buf{};
+  const auto n = server.endpoint.connection(victim)->stream_read(*stream, buf);
+  EXPECT_TRUE(!n || *n == 0);
+  EXPECT_TRUE(server.endpoint.connection(victim)->stream_at_end(*stream));
+
+  // The connection carries on: a new stream arrives intact.
+  const auto second = sender()->open_stream();
+  ASSERT_TRUE(second);
+  ASSERT_EQ(*sender()->stream_write(*second, text), text.size());
+  net.wake(client);
+  std::vector<std::uint8_t> again;
+  ASSERT_TRUE(net.run_until([&] {
+    server.read_all(victim, *second, again);
+    return again.size() >= text.size();
+  }, std::chrono::seconds(10)));
+  EXPECT_TRUE(again == text);
+  EXPECT_EQ(sent_elsewhere, 0u);  // not even a path challenge went to the replayer's address
 }
 
 }  // namespace

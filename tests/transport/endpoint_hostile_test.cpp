@@ -9,6 +9,7 @@
 #include <cstring>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -295,6 +296,69 @@ TEST(EndpointHostile, EveryDatagramReplayedAThousandTimesChangesNothing) {
   }, std::chrono::seconds(10)));
   EXPECT_TRUE(again == text);
   EXPECT_EQ(sent_elsewhere, 0u);  // not even a path challenge went to the replayer's address
+}
+
+
+// An attacker on the path takes one genuine client packet, drops it, and sends it on with a
+// victim's address as the source (or a NAT rebinds for just one packet). The packet is
+// authentic and new, so the server probes the victim's address as the connection's new path; until
+// that path is validated it sends there at most three times what it received from there, here a
+// single packet, however much it has to send. The transfer then carries on over the client's path.
+TEST(EndpointHostile, AGenuinePacketRedirectedFromAVictimDrawsAtMostThreeTimesItsSize) {
+  // (The server's packets to the victim go nowhere: no host has that address.)
+  ObservedPair pair(95, psk_config());
+  ASSERT_TRUE(pair.connect());
+  const SocketAddress victim_address = SocketAddress::v4(192, 0, 2, 99, 9999);
+  std::uint64_t large_client_datagrams = 0, redirected = 0, to_victim = 0;
+  std::optional<Instant> redirected_at;
+  pair.net.add_tap(pair.net.internet(), [&](Instant now, sim::Datagram& d) {
+    // Then the attacker holds the client's packets back for 300 ms, so the server has a while on
+    // the path it was pointed to, with plenty to send.
+    if (d.from == kClient && redirected_at && now < *redirected_at + std::chrono::milliseconds(300)) {
+      return sim::TapVerdict::drop;
+    }
+    if (d.from == kClient && d.bytes.size() >= 1000 && ++large_client_datagrams == 10) {
+      d.from = victim_address;
+      redirected = d.bytes.size();
+      redirected_at = now;
+    }
+    if (d.to == victim_address) to_victim += d.bytes.size();
+    return sim::TapVerdict::pass;
+  });
+  // The server has a lot to send: 2 MB on a stream of its own.
+  const ConnectionHandle at_server = pair.server.accepted.at(0);
+  auto* server_connection = pair.server.endpoint.connection(at_server);
+  const auto stream = server_connection->open_stream();
+  ASSERT_TRUE(stream);
+  std::vector<std::uint8_t> data(2'000'000);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>(i ^ (i >> 9));
+  std::size_t written = 0;
+  // The client sends too, so the attacker has full-size packets to redirect.
+  const auto upload = pair.sender()->open_stream();
+  ASSERT_TRUE(upload);
+  ASSERT_EQ(*pair.sender()->stream_write(*upload, std::span(data).first(200'000)), 200'000u);
+  pair.net.wake(pair.client);
+  std::vector<std::uint8_t> got;
+  ASSERT_TRUE(pair.net.run_until([&] {
+    if (written < data.size()) {
+      const auto n = pair.server.endpoint.connection(at_server)->stream_write(*stream, std::span(data).subspan(written));
+      if (n && *n > 0) {
+        written += *n;
+        pair.net.wake(pair.server);
+      }
+    }
+    pair.client.read_all(*pair.handle, *stream, got);
+    return got.size() == data.size();
+  }, std::chrono::seconds(30))) << got.size();
+  EXPECT_TRUE(got == data);
+  ASSERT_GT(redirected, 0u);
+  const ConnectionStats stats = pair.server.endpoint.connection(at_server)->stats();
+  EXPECT_GE(stats.path_migrations, 2u);  // to the victim, and back to the client
+  std::printf("  one redirected packet of %llu bytes drew %llu bytes to the victim\n",
+              static_cast<unsigned long long>(redirected), static_cast<unsigned long long>(to_victim));
+  EXPECT_GT(to_victim, 0u);  // the new path was probed...
+  EXPECT_LE(to_victim, 3 * redirected);  // ...within the anti-amplification limit
+  EXPECT_EQ(pair.server.endpoint.connection(at_server)->peer_address(), kClient);
 }
 
 }  // namespace

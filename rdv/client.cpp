@@ -1,5 +1,6 @@
 #include "srudp/rdv_client.hpp"
 
+#include <cctype>
 #include <string_view>
 #include <utility>
 
@@ -36,6 +37,18 @@
 
 namespace srudp::rdv {
 namespace {
+
+// What the server says, fit for one log line: at most 200 characters, control characters (a
+// hostile server's line breaks or terminal escapes) shown as '?', trailing blanks dropped.
+std::string printable(std::string_view text) {
+  text = text.substr(0, 200);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  std::string out(text);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
@@ -269,8 +282,8 @@ asio::awaitable<Connection> ClientSession::run(bool dial, std::string url_text, 
   if (status != 101) {
     boost::system::error_code ignored;
     co_await http::async_read(*server_, buffer, parser, asio::redirect_error(use_awaitable, ignored));
-    io::log().warn("rdv: the server answered {} {}: {}", status, std::string(parser.get().reason()),
-                   parser.get().body());
+    io::log().warn("rdv: the server answered {} {}: {}", status, printable(parser.get().reason()),
+                   printable(parser.get().body()));
     fail(status_error(status));
   }
   received_.assign(static_cast<const char*>(buffer.data().data()), buffer.size());

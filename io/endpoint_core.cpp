@@ -27,6 +27,7 @@ std::shared_ptr<EndpointCore> EndpointCore::create(const boost::asio::any_io_exe
     config.server_connection = std::move(*server);
   }
   auto core = std::make_shared<EndpointCore>(executor, std::move(config));
+  core->dump_ = PacketDump(std::move(options.dump_directory));
   if (auto error = core->socket_.open(to_socket_address(local))) {
     ec = error;
     return nullptr;
@@ -126,6 +127,7 @@ void EndpointCore::close() {
 
 void EndpointCore::inject_datagram(const SocketAddress& from, std::span<const std::uint8_t> datagram) {
   if (!open_) return;
+  if (dump_.enabled()) dump_.write("udp-in", datagram);
   transport_.handle_datagram(now(), from, datagram);
   drive();
 }
@@ -140,6 +142,7 @@ void EndpointCore::detach_path(const SocketAddress& address) { paths_.erase(addr
 void EndpointCore::send_raw(const SocketAddress& to, std::span<const std::uint8_t> datagram) {
   if (!open_ || waiting_writable_ || datagram.size() > kSlotBytes) return;  // best effort, as UDP
   if (send_filter_ && !send_filter_(to)) return;
+  if (dump_.enabled()) dump_.write("udp-out", datagram);
   // Through the batch (flushed at once), so it keeps its order with what is queued.
   if (tx_batch_.size() == kBatchSize && !send_batch()) return;
   std::span<std::uint8_t> slot(tx_storage_.data() + tx_batch_.size() * kSlotBytes, kSlotBytes);
@@ -166,6 +169,7 @@ void EndpointCore::on_readable(const boost::system::error_code& ec) {
     if (received->empty()) break;
     const Instant t = now();
     for (const ReceivedDatagram& d : *received) {
+      if (dump_.enabled()) dump_.write("udp-in", d.data);
       if (foreign_handler_ && !d.data.empty() && d.data[0] < 0x40) {
         foreign_handler_(d.from, d.data);
         if (!open_) return;
@@ -252,6 +256,7 @@ void EndpointCore::flush() {
 
 void EndpointCore::transmit(const SocketAddress& to, std::span<const std::uint8_t> datagram) {
   // The one place that decides where a datagram goes: an attached path, or the UDP socket (batched).
+  if (dump_.enabled()) dump_.write("udp-out", datagram);
   if (!paths_.empty()) {
     if (auto it = paths_.find(to); it != paths_.end()) {
       const std::shared_ptr<DatagramPath> path = it->second;  // send may detach it

@@ -28,6 +28,7 @@
 
 #include "common/random.hpp"
 #include "io/datagram_path.hpp"
+#include "io/packet_dump.hpp"
 #include "io/pending_operation.hpp"
 #include "io/udp_socket.hpp"
 #include "srudp/connection.hpp"
@@ -115,6 +116,7 @@ class EndpointCore : public std::enable_shared_from_this<EndpointCore> {
   std::map<SocketAddress, std::shared_ptr<DatagramPath>> paths_;
   ForeignHandler foreign_handler_;
   SendFilter send_filter_;
+  PacketDump dump_;  // EndpointOptions::dump_directory
   std::map<transport::ConnectionHandle, std::shared_ptr<ConnectionCore>> connections_;
   std::deque<std::shared_ptr<ConnectionCore>> accept_queue_;  // established, not yet accepted
   WaitQueue<ConnectOperation> accept_waiters_;

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <string_view>
+#include <sstream>
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
@@ -24,6 +25,7 @@
 #include "io/address_conversion.hpp"
 #include "io/endpoint_core.hpp"
 #include "io/log.hpp"
+#include "io/packet_dump.hpp"
 #include "io/pending_operation.hpp"
 #include "rdv/client_punching.hpp"
 #include "rdv/relay_link.hpp"
@@ -243,6 +245,7 @@ asio::awaitable<Connection> ClientSession::run(bool dial, std::string url_text, 
   EndpointOptions endpoint_options;
   endpoint_options.accept_incoming = !dial;
   endpoint_options.server = connection_options;
+  endpoint_options.dump_directory = options_.dump_directory;
   endpoint.emplace(executor_, asio::ip::udp::endpoint(asio::ip::udp::v6(), 0), endpoint_options);
   endpoint->core()->set_foreign_handler([weak = weak_from_this()](const SocketAddress& from, auto datagram) {
     if (auto self = weak.lock()) self->on_foreign(from, datagram);
@@ -271,6 +274,11 @@ asio::awaitable<Connection> ClientSession::run(bool dial, std::string url_text, 
   request.set(http::field::upgrade, "rdv/1");
   request.set("Rdv-Self-Addrs", rendezvous::format_candidate_list(ours));
   io::log().debug("rdv: {} at {}, candidates {}", role, url_text, rendezvous::format_candidate_list(ours));
+  if (io::PacketDump dump(options_.dump_directory); dump.enabled()) {
+    std::ostringstream head;
+    head << request.base();
+    dump.write(dial ? "http-request-dial" : "http-request-accept", head.str());
+  }
   co_await http::async_write(*server_, request, use_awaitable);
 
   boost::beast::flat_buffer buffer;

@@ -1,6 +1,7 @@
 #include "rdv/http_session.hpp"
 
 #include <array>
+#include <sstream>
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -8,6 +9,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
 #include "rdv/server_core.hpp"
@@ -134,6 +136,11 @@ void HttpSession::on_header(const boost::system::error_code& ec) {
 
 void HttpSession::handle_request() {
   const auto& message = reader_->parser.get();
+  if (core_->dump().enabled()) {
+    std::ostringstream head;
+    head << message.base();
+    core_->dump().write("http-request", head.str());
+  }
   rendezvous::HttpRequestHead head;
   head.method = view(message.method_string());
   head.target = view(message.target());

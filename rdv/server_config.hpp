@@ -53,6 +53,10 @@ struct ServerConfig {
   rendezvous::RateLimit relay_rate{.per_second = 32.0 * 1024 * 1024, .burst = 256.0 * 1024};  // bytes/s, per direction
   std::size_t relay_buffer_bytes = 64 * 1024;  // per direction
   Duration drain_timeout = std::chrono::seconds(30);  // relays left after stop() are closed then
+
+  // Debugging and fuzzing corpora: request heads and STUN datagrams received are also written to
+  // files in this folder (scripts/fuzz_corpus). Empty: off.
+  std::string dump_directory{};
 };
 
 }  // namespace srudp::rdv

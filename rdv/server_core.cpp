@@ -29,6 +29,7 @@ ServerCore::ServerCore(asio::any_io_executor strand, ServerConfig config)
       trusted_(config_.trusted_proxies),
       lobby_(config_.lobby),
       stun_limiter_(config_.stun_rate_per_source, config_.stun_max_sources),
+      dump_(config_.dump_directory),
       acceptor_(strand_),
       accept_retry_timer_(strand_),
       lobby_timer_(strand_),

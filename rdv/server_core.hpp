@@ -15,6 +15,7 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "io/packet_dump.hpp"
 #include "rdv/metrics.hpp"
 #include "rdv/server_config.hpp"
 #include "rendezvous/lobby.hpp"
@@ -49,6 +50,7 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   std::string metrics_text() const;
   bool stopping() const noexcept { return stopping_; }
   rendezvous::SourceRateLimiter& stun_limiter() noexcept { return stun_limiter_; }
+  io::PacketDump& dump() noexcept { return dump_; }
 
   boost::asio::ip::tcp::endpoint http_endpoint() const { return http_endpoint_; }
   std::vector<boost::asio::ip::udp::endpoint> stun_endpoints() const;
@@ -84,6 +86,7 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   rendezvous::Lobby lobby_;
   rendezvous::SourceRateLimiter stun_limiter_;
   ServerMetrics metrics_;
+  io::PacketDump dump_;
   bool stopping_ = false;
   bool drained_ = false;
   std::function<void()> on_stopped_;

@@ -40,6 +40,7 @@ void StunResponder::receive() {
 void StunResponder::on_datagram(std::size_t size) {
   auto& metrics = core_->metrics();
   ++metrics.stun_requests_total;
+  if (core_->dump().enabled()) core_->dump().write("stun-in", std::span(request_).first(size));
   if (size >= request_.size()) {
     ++metrics.stun_unanswered_total;
     return;

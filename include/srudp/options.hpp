@@ -43,6 +43,9 @@ struct EndpointOptions {
   bool accept_incoming = false;  // the server role: async_accept hands out incoming connections
   ConnectionOptions server;      // options of accepted connections (with accept_incoming)
   std::size_t max_connections = 4096;
+  // Debugging and fuzzing corpora: every datagram this endpoint sends or receives is also written
+  // to a file in this folder (udp-in-*, udp-out-*). Empty: off.
+  std::string dump_directory{};
 };
 
 // Key helpers: 64 hex digits (either case) to a key, a key to lowercase hex, a fresh random key

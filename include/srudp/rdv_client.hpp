@@ -49,6 +49,9 @@ struct ClientOptions {
   std::chrono::milliseconds server_connect_timeout{10'000};  // TCP connect to the rdv server
   std::uint16_t stun_port = 3478;  // the rdv server's STUN port (our public UDP address); 0: none
   bool loopback_candidates = false;  // offer 127.0.0.1 / ::1 too (tests on one machine)
+  // Debugging and fuzzing corpora: the request head sent to the server and every datagram of the
+  // endpoint are also written to files in this folder (scripts/fuzz_corpus). Empty: off.
+  std::string dump_directory{};
 };
 
 // How the connection reaches the peer.

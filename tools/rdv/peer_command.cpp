@@ -55,6 +55,7 @@ struct PeerOptions {
   bool relay_only = false;
   std::uint16_t stun_port = 3478;
   bool include_loopback = false;
+  std::string dump_directory;
 };
 
 // "fast", "wait=1s" / "wait=500ms", "direct-only", "relay-only".
@@ -232,6 +233,7 @@ int run(bool dial, const PeerOptions& o) {
   }
   options.stun_port = o.stun_port;
   options.loopback_candidates = o.include_loopback;
+  options.dump_directory = o.dump_directory;
   options.connection.congestion = o.congestion;
   options.connection.identity_file = o.identity_file;
   if (!o.pinned_peer.empty()) {
@@ -290,6 +292,8 @@ void add_peer_command(CLI::App& app, int& exit_code, bool dial) {
           {"cubic", CongestionControl::cubic}, {"newreno", CongestionControl::new_reno}, {"bbr", CongestionControl::bbr}}));
   command->add_flag("--include-loopback", options->include_loopback,
                     "offer loopback addresses as candidates too (both peers on one machine)");
+  command->add_option("--dump-packets", options->dump_directory,
+                      "write every datagram and the request head to files in this folder (fuzzing corpora)");
   command->callback([options, &exit_code, dial] { exit_code = run(dial, *options); });
 }
 

@@ -36,6 +36,7 @@ struct ServeOptions {
   std::string drain_timeout = "30s";
   double stun_rate = 20;
   bool stun_rfc3489 = false;
+  std::string dump_directory;
 };
 
 // Fills `config` from the options; false (with a message on stderr) on a bad value.
@@ -82,6 +83,7 @@ bool to_config(const ServeOptions& o, rdv::ServerConfig& config) {
   config.relay_rate.burst = std::min(*rate, 256.0 * 1024);
   config.stun_rate_per_source = {.per_second = o.stun_rate, .burst = 2 * o.stun_rate};
   config.stun_rules.answer_rfc3489 = o.stun_rfc3489;
+  config.dump_directory = o.dump_directory;
   return true;
 }
 
@@ -170,6 +172,8 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   command->add_option("--drain-timeout", options->drain_timeout, "on SIGTERM, how long relays may finish")
       ->capture_default_str();
   command->add_option("--stun-rate", options->stun_rate, "STUN replies per second per source")->capture_default_str();
+  command->add_option("--dump-packets", options->dump_directory,
+                      "write request heads and STUN datagrams received to files in this folder (fuzzing corpora)");
   command->add_flag("--stun-rfc3489", options->stun_rfc3489,
                     "also answer RFC 3489 clients (replies up to 4 bytes larger than their requests)");
   command->callback([options, &exit_code] { exit_code = run_serve(*options); });

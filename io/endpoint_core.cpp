@@ -11,6 +11,16 @@
 
 namespace srudp::io {
 
+namespace {
+
+// With a dump: the plaintext of each data packet a connection receives goes there too.
+void observe_plaintext(const std::shared_ptr<PacketDump>& dump, transport::ConnectionConfig& config) {
+  if (!dump->enabled()) return;
+  config.on_received_plaintext = [dump](std::span<const std::uint8_t> frames) { dump->write("frames-in", frames); };
+}
+
+}  // namespace
+
 std::shared_ptr<EndpointCore> EndpointCore::create(const boost::asio::any_io_executor& executor,
                                                    const boost::asio::ip::udp::endpoint& local,
                                                    EndpointOptions options, boost::system::error_code& ec) {
@@ -26,8 +36,10 @@ std::shared_ptr<EndpointCore> EndpointCore::create(const boost::asio::any_io_exe
     }
     config.server_connection = std::move(*server);
   }
+  auto dump = std::make_shared<PacketDump>(std::move(options.dump_directory));
+  if (options.accept_incoming) observe_plaintext(dump, config.server_connection);
   auto core = std::make_shared<EndpointCore>(executor, std::move(config));
-  core->dump_ = PacketDump(std::move(options.dump_directory));
+  core->dump_ = std::move(dump);
   if (auto error = core->socket_.open(to_socket_address(local))) {
     ec = error;
     return nullptr;
@@ -59,6 +71,7 @@ transport::Connection* EndpointCore::transport_connection(transport::ConnectionH
 
 // ---- operations ----------------------------------------------------------------------------------
 
+
 void EndpointCore::connect(const boost::asio::ip::udp::endpoint& peer, const ConnectionOptions& options,
                            ConnectOperation op) {
   if (!open_) return op.complete(boost::asio::error::bad_descriptor, Connection());
@@ -67,6 +80,7 @@ void EndpointCore::connect(const boost::asio::ip::udp::endpoint& peer, const Con
   }
   auto config = make_connection_config(options);
   if (!config) return op.complete(config.error(), Connection());
+  observe_plaintext(dump_, *config);
   auto handle = transport_.connect(std::move(*config), to_socket_address(peer), now());
   if (!handle) return op.complete(handle.error(), Connection());
   auto* connection = transport_.connection(*handle);
@@ -127,7 +141,7 @@ void EndpointCore::close() {
 
 void EndpointCore::inject_datagram(const SocketAddress& from, std::span<const std::uint8_t> datagram) {
   if (!open_) return;
-  if (dump_.enabled()) dump_.write("udp-in", datagram);
+  if (dump_->enabled()) dump_->write("udp-in", datagram);
   transport_.handle_datagram(now(), from, datagram);
   drive();
 }
@@ -142,7 +156,7 @@ void EndpointCore::detach_path(const SocketAddress& address) { paths_.erase(addr
 void EndpointCore::send_raw(const SocketAddress& to, std::span<const std::uint8_t> datagram) {
   if (!open_ || waiting_writable_ || datagram.size() > kSlotBytes) return;  // best effort, as UDP
   if (send_filter_ && !send_filter_(to)) return;
-  if (dump_.enabled()) dump_.write("udp-out", datagram);
+  if (dump_->enabled()) dump_->write("udp-out", datagram);
   // Through the batch (flushed at once), so it keeps its order with what is queued.
   if (tx_batch_.size() == kBatchSize && !send_batch()) return;
   std::span<std::uint8_t> slot(tx_storage_.data() + tx_batch_.size() * kSlotBytes, kSlotBytes);
@@ -169,7 +183,7 @@ void EndpointCore::on_readable(const boost::system::error_code& ec) {
     if (received->empty()) break;
     const Instant t = now();
     for (const ReceivedDatagram& d : *received) {
-      if (dump_.enabled()) dump_.write("udp-in", d.data);
+      if (dump_->enabled()) dump_->write("udp-in", d.data);
       if (foreign_handler_ && !d.data.empty() && d.data[0] < 0x40) {
         foreign_handler_(d.from, d.data);
         if (!open_) return;
@@ -256,7 +270,7 @@ void EndpointCore::flush() {
 
 void EndpointCore::transmit(const SocketAddress& to, std::span<const std::uint8_t> datagram) {
   // The one place that decides where a datagram goes: an attached path, or the UDP socket (batched).
-  if (dump_.enabled()) dump_.write("udp-out", datagram);
+  if (dump_->enabled()) dump_->write("udp-out", datagram);
   if (!paths_.empty()) {
     if (auto it = paths_.find(to); it != paths_.end()) {
       const std::shared_ptr<DatagramPath> path = it->second;  // send may detach it

@@ -116,7 +116,8 @@ class EndpointCore : public std::enable_shared_from_this<EndpointCore> {
   std::map<SocketAddress, std::shared_ptr<DatagramPath>> paths_;
   ForeignHandler foreign_handler_;
   SendFilter send_filter_;
-  PacketDump dump_;  // EndpointOptions::dump_directory
+  // EndpointOptions::dump_directory; shared with the connections' plaintext observers.
+  std::shared_ptr<PacketDump> dump_ = std::make_shared<PacketDump>();
   std::map<transport::ConnectionHandle, std::shared_ptr<ConnectionCore>> connections_;
   std::deque<std::shared_ptr<ConnectionCore>> accept_queue_;  // established, not yet accepted
   WaitQueue<ConnectOperation> accept_waiters_;

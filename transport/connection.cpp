@@ -465,6 +465,7 @@ struct Connection::State {
 
     bool ack_eliciting = false;
     const std::span<const std::uint8_t> payload(scratch.data(), opened->size);
+    if (config.on_received_plaintext) config.on_received_plaintext(payload);
     const std::error_code ec = wire::parse_frames(payload, [&](wire::Frame&& frame) -> std::error_code {
       if (wire::is_ack_eliciting(frame)) ack_eliciting = true;
       return on_frame(t, frame);

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -70,6 +71,10 @@ struct ConnectionConfig {
   // oldest goes first), and one that waited longer than max_datagram_age is dropped, not sent.
   std::size_t max_queued_datagrams = 64;
   Duration max_datagram_age{};  // zero: one smoothed RTT (at least 5 ms)
+
+  // Debugging and fuzzing corpora: shown the plaintext (the frames) of every authenticated, fresh
+  // data packet before it is processed. Empty: nothing is shown.
+  std::function<void(std::span<const std::uint8_t>)> on_received_plaintext;
 
   ConnectionConfig clone() const { return *this; }  // an explicit copy (secrets cloned)
 };

@@ -1,5 +1,6 @@
 // io::PacketDump and EndpointOptions::dump_directory: what an endpoint sends and receives lands in
-// files, one per datagram, named by direction, and each is a whole srudp packet.
+// files, one per datagram, named by direction, and each is a whole srudp packet; the plaintext of
+// each data packet received lands there too, as frames.
 #include "io/packet_dump.hpp"
 
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "io/loopback.hpp"
+#include "wire/frame.hpp"
 #include "wire/packet.hpp"
 
 namespace srudp::test {
@@ -85,6 +87,20 @@ TEST(PacketDump, AnEndpointDumpsEveryDatagramBothWays) {
     }
   }
   EXPECT_TRUE(saw_initiation);
+  // And the plaintext of the data packets it received (the server's ESTABLISHED at least): frames.
+  const auto plaintexts = folder.files("frames-in-");
+  ASSERT_FALSE(plaintexts.empty());
+  for (const auto& file : plaintexts) {
+    const std::string bytes = contents(file);
+    std::size_t frames = 0;
+    const auto ec = wire::parse_frames(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
+                                       [&](wire::Frame&&) -> std::error_code {
+                                         ++frames;
+                                         return {};
+                                       });
+    EXPECT_FALSE(ec) << file;
+    EXPECT_GT(frames, 0u) << file;
+  }
 }
 
 }  // namespace

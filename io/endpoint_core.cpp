@@ -71,7 +71,6 @@ transport::Connection* EndpointCore::transport_connection(transport::ConnectionH
 
 // ---- operations ----------------------------------------------------------------------------------
 
-
 void EndpointCore::connect(const boost::asio::ip::udp::endpoint& peer, const ConnectionOptions& options,
                            ConnectOperation op) {
   if (!open_) return op.complete(boost::asio::error::bad_descriptor, Connection());

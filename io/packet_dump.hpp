@@ -1,8 +1,9 @@
-// io::PacketDump: writes what a program sends and receives (datagrams, request heads, relay bytes)
-// to a folder, one file each, named <kind>-<pid>-<sequence>. scripts/fuzz_corpus runs the real rdv
-// tool with it (--dump-packets) and sorts the files into the fuzzers' seed corpora. Off when the
-// folder name is empty; stops after kMaxFiles files so a long run cannot fill the disk. For
-// debugging and corpora only: the files hold ciphertext, but also lookup ids and addresses.
+// io::PacketDump: writes what a program sends and receives (datagrams, their plaintext frames,
+// request heads, STUN requests) to a folder, one file each, named <kind>-<pid>-<sequence>.
+// scripts/fuzz_corpus runs the real rdv tool with it (--dump-packets) and sorts the files into the
+// fuzzers' seed corpora. Off when the folder name is empty; stops after kMaxFiles files so a long
+// run cannot fill the disk. For debugging and corpora only: the files hold decrypted application
+// data as well as lookup ids and addresses.
 //
 // Header-only (the standard library alone), so the rdv server, which does not link the srudp
 // library, uses it too.

@@ -1,8 +1,8 @@
 #include "srudp/rdv_client.hpp"
 
 #include <cctype>
-#include <string_view>
 #include <sstream>
+#include <string_view>
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>

@@ -184,8 +184,7 @@ void HttpSession::handle_request() {
 
 void HttpSession::wait_in_lobby(rendezvous::LobbyTicket ticket) {
   if (state_ != State::reading) return;
-  state_ = State::waiting;
-  stop_reading();
+  set_state(State::waiting);
   ticket_ = ticket;
   ++timer_generation_;  // the header deadline is over; the lobby has its own
   timer_.cancel();
@@ -214,8 +213,7 @@ void HttpSession::reject(HttpStatus status, std::string_view reason) {
 }
 
 void HttpSession::hand_over() {
-  state_ = State::handed_over;
-  stop_reading();
+  set_state(State::handed_over);
   ++timer_generation_;
   timer_.cancel();
   boost::system::error_code ignored;
@@ -227,8 +225,7 @@ void HttpSession::hand_over() {
 }
 
 void HttpSession::respond_and_close(std::string response, int status_code) {
-  state_ = State::responding;
-  stop_reading();
+  set_state(State::responding);
   boost::system::error_code ignored;
   socket_.cancel(ignored);
   ++core_->metrics().responses_total[status_code];
@@ -260,8 +257,7 @@ void HttpSession::linger() {
 
 void HttpSession::close() {
   if (state_ == State::closed || state_ == State::handed_over) return;
-  state_ = State::closed;
-  stop_reading();
+  set_state(State::closed);
   ++timer_generation_;
   timer_.cancel();
   boost::system::error_code ignored;
@@ -275,6 +271,11 @@ void HttpSession::evict() {
     core_->release_connection(peer_);
   }
   close();
+}
+
+void HttpSession::set_state(State next) {
+  state_ = next;
+  stop_reading();  // only `reading` is ever entered first, in the constructor
 }
 
 void HttpSession::stop_reading() {

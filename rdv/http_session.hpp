@@ -58,7 +58,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void close();
   void arm_timer(Duration after, void (HttpSession::*on_expiry)());
   void on_header_timeout();
-  void stop_reading();  // leaves the server's list of heads being read
+  void set_state(State next);  // every state after `reading`: also leaves the server's list of heads
+  void stop_reading();         // leaves the server's list of heads being read
 
   std::shared_ptr<ServerCore> core_;
   boost::asio::ip::tcp::socket socket_;

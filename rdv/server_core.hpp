@@ -60,7 +60,7 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   void session_finished(HttpSession* session);
   void release_connection(const SocketAddress& peer);
   // Sessions still reading their request head, oldest first: each registers when it starts and
-  // leaves when it stops reading (evicted_heads uses the order).
+  // leaves when it stops reading (evict_slowest_head uses the order).
   std::uint64_t reading_started(HttpSession* session, Instant at);
   void reading_finished(std::uint64_t id);
   // A valid rdv request: into the lobby, or paired with its waiting peer at once.

@@ -15,8 +15,7 @@ constexpr std::uint64_t kMaxAckDelayUs = 3'600'000'000;
 }  // namespace
 
 SentPackets::SentPackets(std::uint64_t first_packet_number)
-    : first_pn_(first_packet_number),
-      next_pn_(first_packet_number) {}
+    : first_pn_(first_packet_number), next_pn_(first_packet_number) {}
 
 Result<std::uint64_t> SentPackets::next_packet_number(RandomSource& rng) {
   if (next_pn_allocated_) return next_pn_;

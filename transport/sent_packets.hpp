@@ -117,9 +117,9 @@ class SentPackets {
   SentPacket take(OutstandingPackets::iterator it);
   void forget_old_ack_only_packets();
 
-  // The map and the pool its nodes come from, together, so they move as one.
   // Spare nodes kept: enough for the packets one ACK frees and the next sends take (about 13 KB).
   static constexpr std::size_t kMaxSpareNodes = 64;
+  // The map and the pool its nodes come from, together, so they move as one.
   struct Outstanding {
     RecyclingResource pool{kMaxSpareNodes};
     OutstandingPackets packets{&pool};  // after pool: gone before it

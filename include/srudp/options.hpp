@@ -43,8 +43,9 @@ struct EndpointOptions {
   bool accept_incoming = false;  // the server role: async_accept hands out incoming connections
   ConnectionOptions server;      // options of accepted connections (with accept_incoming)
   std::size_t max_connections = 4096;
-  // Debugging and fuzzing corpora: every datagram this endpoint sends or receives is also written
-  // to a file in this folder (udp-in-*, udp-out-*). Empty: off.
+  // Debugging and fuzzing corpora: every datagram this endpoint sends or receives, and the
+  // plaintext frames of each data packet its connections receive, are also written to files in
+  // this folder (udp-in-*, udp-out-*, frames-in-*). Empty: off.
   std::string dump_directory{};
 };
 

@@ -93,15 +93,7 @@ class AttackerSocket {
   bool connected_ = false;
 };
 
-// The server's /metrics value of one counter or gauge (without labels), or -1.
-long long metric(TestServer& server, const std::string& name) {
-  RawHttpClient client(server.endpoint());
-  client.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
-  const std::string text = client.read_to_end().value_or("");
-  const auto at = text.find("\n" + name + " ");
-  if (at == std::string::npos) return -1;
-  return std::stoll(text.substr(at + name.size() + 2));
-}
+long long metric(TestServer& server, const std::string& name) { return metric_value(metrics_of(server), name); }
 
 // Polls until the metric has the value or the deadline passes; returns the last value read.
 long long await_metric(TestServer& server, const std::string& name, long long value, std::chrono::milliseconds deadline) {

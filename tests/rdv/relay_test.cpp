@@ -23,12 +23,6 @@ std::string random_bytes(std::size_t n, unsigned seed) {
   return out;
 }
 
-std::string metrics_of(TestServer& server) {
-  RawHttpClient client(server.endpoint());
-  client.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
-  return client.read_to_end().value_or("");
-}
-
 bool has_metric(const std::string& text, const std::string& line) {
   return text.find("\n" + line + "\n") != std::string::npos;
 }

@@ -5,10 +5,12 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <string>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
 
+#include "rdv/raw_http_client.hpp"
 #include "rdv/server.hpp"
 
 namespace srudp::test {
@@ -63,5 +65,19 @@ class TestServer {
   std::future<void> finished_;
   std::thread thread_;
 };
+
+// The server's /metrics text, fetched over a new connection ("" if none came).
+inline std::string metrics_of(TestServer& server) {
+  RawHttpClient client(server.endpoint());
+  client.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  return client.read_to_end().value_or("");
+}
+
+// The value of one unlabelled counter or gauge in /metrics text, or -1 if it is not there.
+inline long long metric_value(const std::string& text, const std::string& name) {
+  const auto at = text.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stoll(text.substr(at + name.size() + 2));
+}
 
 }  // namespace srudp::test

@@ -32,7 +32,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
-#include "rdv/raw_http_client.hpp"
 #include "rdv/test_server.hpp"
 #include "rendezvous/token.hpp"
 #include "common/random.hpp"
@@ -235,12 +234,10 @@ struct Soak {
 
   // The server's view: nobody waiting, nothing relayed, no connection but the one asking.
   bool server_idle() {
-    srudp::test::RawHttpClient client(server.endpoint());
-    client.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
-    const std::string text = client.read_to_end().value_or("");
-    return text.find("\nrdv_lobby_waiting 0\n") != std::string::npos &&
-           text.find("\nrdv_relays_active 0\n") != std::string::npos &&
-           text.find("\nrdv_connections_active 1\n") != std::string::npos;
+    const std::string text = srudp::test::metrics_of(server);
+    return srudp::test::metric_value(text, "rdv_lobby_waiting") == 0 &&
+           srudp::test::metric_value(text, "rdv_relays_active") == 0 &&
+           srudp::test::metric_value(text, "rdv_connections_active") == 1;
   }
 
   void settle() {

@@ -293,7 +293,7 @@ void add_peer_command(CLI::App& app, int& exit_code, bool dial) {
   command->add_flag("--include-loopback", options->include_loopback,
                     "offer loopback addresses as candidates too (both peers on one machine)");
   command->add_option("--dump-packets", options->dump_directory,
-                      "write every datagram and the request head to files in this folder (fuzzing corpora)");
+                      "write every datagram, its decrypted frames and the request head to files in this folder (debugging, fuzzing corpora)");
   command->callback([options, &exit_code, dial] { exit_code = run(dial, *options); });
 }
 

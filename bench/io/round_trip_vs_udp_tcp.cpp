@@ -1,7 +1,9 @@
 // 64-byte message round trips on loopback, measured in the same run: raw UDP and kernel TCP
 // (TCP_NODELAY), each with blocking sockets and an echo thread (what the kernel alone costs), ENet's
 // reliable channel when libenet is installed, SRT messages (file mode, AES-128; srt_baseline.hpp)
-// when libsrt is installed, and an srudp stream (encrypted, reliable) with the
+// when libsrt is installed, a quinn stream and a KCP session when their peer programs are given
+// (--quinn, --kcp; each side a child process, external_peer.hpp), and an srudp stream (encrypted,
+// reliable) with the
 // echo side on its own thread. Prints p50, p99 and p99.9 in microseconds and srudp's ratios to each
 // baseline, then connection set-up time (median) for srudp (the whole handshake) and TCP (connect
 // plus accept). --json FILE writes the same figures. By default on loopback; with
@@ -12,6 +14,7 @@
 //
 //   srudp_round_trip_vs_udp_tcp [--pings 20000] [--connects 50] [--json FILE]
 //                               [--receiver-netns A --sender-netns B --receiver-ip IP --sender-ip IP]
+//                               [--quinn PROGRAM] [--kcp PROGRAM]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -38,6 +41,7 @@
 #include <thread>
 #include <vector>
 
+#include "external_peer.hpp"
 #include "placement.hpp"
 #include "srudp/srudp.hpp"
 #ifdef SRUDP_BENCH_ENET
@@ -325,6 +329,9 @@ int main(int argc, char** argv) {
   app.add_option("--sender-netns", where.sender_netns, "network namespace of the measuring side (root)");
   app.add_option("--receiver-ip", where.receiver_ip, "the echo side's IPv4 address (default 127.0.0.1)");
   app.add_option("--sender-ip", where.sender_ip, "the measuring side's IPv4 address (default 127.0.0.1)");
+  std::string quinn_program, kcp_program;
+  app.add_option("--quinn", quinn_program, "quinn's peer program (bench/peers/quinn), to run it in the same run");
+  app.add_option("--kcp", kcp_program, "KCP's peer program (bench/peers/kcp), to run it in the same run");
   CLI11_PARSE(app, argc, argv);
 
   std::map<std::string, std::vector<double>> rtts;
@@ -348,6 +355,22 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "SRT round trips failed: %s\n", e.what());
   }
 #endif
+  // Set-up of the external peers: connecting plus their first round trip (KCP has no handshake).
+  std::map<std::string, double> external_setup_us;
+  const std::pair<const char*, const std::string*> external[] = {{"quinn stream", &quinn_program},
+                                                                  {"KCP session", &kcp_program}};
+  for (const auto& [name, program] : external) {
+    if (program->empty()) continue;
+    const auto measured = external_peer::round_trips({name, *program, {}}, where, kWarmup, pings, kMessage);
+    if (!measured) {
+      std::fprintf(stderr, "%s round trips failed\n", name);
+      continue;
+    }
+    rtts[name] = measured->rtts_us;
+    external_setup_us[name] = measured->setup_us;
+    rows.insert(rows.end() - 1, name);
+    baselines.push_back(name);
+  }
   std::map<std::string, std::array<double, 3>> p;
   for (auto& [name, v] : rtts) {
     std::sort(v.begin(), v.end());
@@ -367,6 +390,9 @@ int main(int argc, char** argv) {
   const double srudp_setup = srudp_setup_us(where, connects), tcp_setup = tcp_setup_us(where, connects);
   std::printf("%-30s %9.1f (TCP %.1f, ratio %.2f)\n", "connection set-up, median (us)", srudp_setup, tcp_setup,
               srudp_setup / tcp_setup);
+  for (const auto& [name, us] : external_setup_us) {
+    std::printf("%-30s %9.1f (one connection, with its first round trip)\n", (name + " set-up (us)").c_str(), us);
+  }
   if (!json.empty()) {
     std::ofstream out(json);
     out << "{\n  \"round_trip_us\": {";
@@ -377,7 +403,9 @@ int main(int argc, char** argv) {
     }
     out << "\n  },\n  \"raw_udp_pings_lost\": " << udp_lost << ",\n  \"receiver_netns\": \"" << where.receiver_netns
         << "\",\n  \"sender_netns\": \"" << where.sender_netns << "\",\n  \"setup_us\": {\"srudp\": " << srudp_setup
-        << ", \"kernel TCP\": " << tcp_setup << "}\n}\n";
+        << ", \"kernel TCP\": " << tcp_setup;
+    for (const auto& [name, us] : external_setup_us) out << ", \"" << name << "\": " << us;
+    out << "}\n}\n";
   }
   return 0;
 }

@@ -6,6 +6,9 @@
 //     ChaCha20-Poly1305 per datagram): the limits, with no reliability (raw_udp_baseline.hpp);
 //   - kernel TCP; ENet reliable, when libenet is installed (enet_baseline.hpp); SRT in file
 //     mode with AES-128, when libsrt is installed (srt_baseline.hpp);
+//   - quinn (Rust QUIC, encrypted) and KCP (kcp-go, unencrypted), when their peer programs are
+//     given (--quinn, --kcp; scripts/build_peers builds them from Debian's packages), each side a
+//     child process (external_peer.hpp);
 //   - srudp streams (AES-256-GCM where the CPU has AES-NI).
 // Each prints MB/s of payload and CPU seconds per GB (the whole process, both sides, user +
 // system), medians of the rounds, then srudp's ratios. --json FILE writes the same figures.
@@ -15,6 +18,7 @@
 //   srudp_stream_vs_tcp [--rounds N] [--megabytes M] [--json FILE] [--receiver-netns A
 //                        --sender-netns B --receiver-ip IP --sender-ip IP] [--no-raw] [--filter TEXT]
 //                       [--congestion cubic|newreno|bbr] [--tcp-congestion cubic|reno|bbr]
+//                       [--quinn PROGRAM [--quinn-congestion cubic|bbr|newreno]] [--kcp PROGRAM]
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
@@ -46,6 +50,7 @@
 #include <thread>
 #include <vector>
 
+#include "external_peer.hpp"
 #include "placement.hpp"
 #include "raw_udp_baseline.hpp"
 #include "srudp/srudp.hpp"
@@ -240,12 +245,17 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// CPU seconds (user + system) of the whole process so far: both sides run in it.
+// CPU seconds (user + system) so far of the whole process, where both sides run, and of the
+// reaped children, where the external peers' two sides run.
 double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
   const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+  double total = 0;
+  for (const int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+    rusage usage{};
+    getrusage(who, &usage);
+    total += seconds(usage.ru_utime) + seconds(usage.ru_stime);
+  }
+  return total;
 }
 
 // One run of a case: payload bytes moved, wall seconds, and loss (raw UDP only).
@@ -301,7 +311,7 @@ void write_json(const std::string& path, const std::vector<Row>& rows, const std
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"srudp streams against raw UDP, kernel TCP, ENet and SRT, in the same run"};
+  CLI::App app{"srudp streams against raw UDP, kernel TCP, ENet, SRT, quinn and KCP, in the same run"};
   int rounds = 3;
   std::size_t megabytes = 64;
   std::string json;
@@ -319,6 +329,10 @@ int main(int argc, char** argv) {
           {"newreno", srudp::CongestionControl::new_reno},
           {"bbr", srudp::CongestionControl::bbr}}));
   app.add_option("--tcp-congestion", tcp_congestion, "kernel TCP's congestion control (TCP_CONGESTION), e.g. cubic");
+  std::string quinn_program, quinn_congestion = "cubic", kcp_program;
+  app.add_option("--quinn", quinn_program, "quinn's peer program (bench/peers/quinn), to run it in the same run");
+  app.add_option("--quinn-congestion", quinn_congestion, "quinn's congestion control: cubic (its default), bbr or newreno");
+  app.add_option("--kcp", kcp_program, "KCP's peer program (bench/peers/kcp), to run it in the same run");
   app.add_option("--receiver-netns", where.receiver_netns, "network namespace of the receiving side (root)");
   app.add_option("--sender-netns", where.sender_netns, "network namespace of the sending side (root)");
   app.add_option("--receiver-ip", where.receiver_ip, "the receiver's address (default 127.0.0.1)");
@@ -373,8 +387,20 @@ int main(int argc, char** argv) {
   // SRT file mode, AES-128, 1200-byte payloads: encrypted and reliable, like srudp.
   srt = add("SRT file mode, AES-128", [&] { return timed(srt_baseline::bulk_seconds(where, total).value_or(0)); });
 #endif
+  // The external peers: each side a child process; 16 streams are 16 streams of one quinn
+  // connection, and 16 KCP sessions (KCP has no streams).
+  const external_peer::Peer quinn{"quinn", quinn_program, {"--congestion", quinn_congestion}};
+  const external_peer::Peer kcp{"KCP", kcp_program, {}};
+  const auto external = [&](const external_peer::Peer& peer, int streams) {
+    return timed(external_peer::bulk_seconds(peer, where, streams, total / static_cast<std::size_t>(streams)).value_or(0));
+  };
+  double quinn_1 = 0, quinn_16 = 0, kcp_1 = 0, kcp_16 = 0;
+  if (!quinn_program.empty()) quinn_1 = add("quinn 0.9, 1 stream", [&] { return external(quinn, 1); });
+  if (!kcp_program.empty()) kcp_1 = add("KCP (kcp-go), 1 session", [&] { return external(kcp, 1); });
   const double srudp_1 = add("srudp, 1 stream", [&] { return timed(measure_srudp(where, 1, total)); });
   const double tcp_16 = add("kernel TCP, 16 streams", [&] { return timed(measure_tcp(where, 16, total / 16)); });
+  if (!quinn_program.empty()) quinn_16 = add("quinn 0.9, 16 streams", [&] { return external(quinn, 16); });
+  if (!kcp_program.empty()) kcp_16 = add("KCP (kcp-go), 16 sessions", [&] { return external(kcp, 16); });
   const double srudp_16 = add("srudp, 16 streams", [&] { return timed(measure_srudp(where, 16, total / 16)); });
 
   std::printf("%zu MiB per case, median of %d rounds%s\n", megabytes, rounds,
@@ -403,7 +429,11 @@ int main(int argc, char** argv) {
   ratio("srudp 1 stream / kernel TCP", srudp_1, tcp_1);
   ratio("srudp 1 stream / ENet reliable", srudp_1, enet);
   ratio("srudp 1 stream / SRT", srudp_1, srt);
+  ratio("srudp 1 stream / quinn 1 stream", srudp_1, quinn_1);
+  ratio("srudp 1 stream / KCP 1 session", srudp_1, kcp_1);
   ratio("srudp 16 streams / kernel TCP 16", srudp_16, tcp_16);
+  ratio("srudp 16 streams / quinn 16 streams", srudp_16, quinn_16);
+  ratio("srudp 16 streams / KCP 16 sessions", srudp_16, kcp_16);
   for (const auto& [what, value] : ratios) std::printf("%-44s %6.3f\n", what.c_str(), value);
   if (!json.empty()) write_json(json, rows, ratios, where, megabytes, rounds);
   return failures == 0 ? 0 : 1;

@@ -8,6 +8,8 @@
 //   PEER echo --listen IP:0                                  "listening PORT"
 //   PEER ping --connect IP:PORT --count N --size 64 --warmup W
 //                                                           "setup_ns T", then "rtt_ns R1 R2 ..."
+//   PEER hold --listen IP:0 --connections N                  "listening PORT", then "rss_growth B"
+//   PEER idle --connect IP:PORT --connections N              "rss_growth B"
 //
 // CPU time: the children are reaped before a case returns, so getrusage(RUSAGE_CHILDREN) counts
 // both sides (stream_vs_tcp's cpu_seconds adds it).
@@ -186,6 +188,19 @@ inline std::optional<RoundTrips> round_trips(const Peer& peer, const bench::Plac
   for (double ns = 0; in >> ns;) result.rtts_us.push_back(ns / 1e3);
   if (result.rtts_us.size() != static_cast<std::size_t>(count)) return std::nullopt;
   return result;
+}
+
+// Resident set growth of both sides together while they hold `connections` established, idle
+// connections, or nullopt when either side failed. Both are killed once they have reported.
+inline std::optional<double> idle_rss_growth(const Peer& peer, int connections) {
+  Child hold("", arguments(peer, {"hold", "--listen", "127.0.0.1:0", "--connections", std::to_string(connections)}));
+  const auto port = hold.expect("listening", std::chrono::seconds(10));
+  if (!port) return std::nullopt;
+  Child idle("", arguments(peer, {"idle", "--connect", "127.0.0.1:" + *port, "--connections", std::to_string(connections)}));
+  const auto connecting = idle.expect("rss_growth", std::chrono::seconds(120));
+  const auto accepting = hold.expect("rss_growth", std::chrono::seconds(10));
+  if (!connecting || !accepting) return std::nullopt;
+  return std::stod(*connecting) + std::stod(*accepting);
 }
 
 }  // namespace external_peer

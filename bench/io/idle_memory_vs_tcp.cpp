@@ -11,8 +11,11 @@
 //           per endpoint and need none.
 // and the same for all N together. srudp's connections are established with keys confirmed
 // both ways and left for 300 ms so their ACKs and timers settle.
+// quinn and KCP, when their peer programs are given (--quinn, --kcp), run as two processes each
+// (external_peer.hpp); only their resident set growth is known, which for them includes the
+// heap (KCP's connecting side also has a UDP socket per session, in kernel memory not counted).
 //
-//   srudp_idle_memory_vs_tcp [--connections N] [--json FILE]
+//   srudp_idle_memory_vs_tcp [--connections N] [--json FILE] [--quinn PROGRAM] [--kcp PROGRAM]
 #include <malloc.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "external_peer.hpp"
 #include "srudp/srudp.hpp"
 
 namespace asio = boost::asio;
@@ -166,12 +170,24 @@ int main(int argc, char** argv) {
   std::string json;
   app.add_option("--connections", connections, "idle connections per case")->check(CLI::Range(1, 4000));
   app.add_option("--json", json, "also write the figures here");
+  std::string quinn_program, kcp_program;
+  app.add_option("--quinn", quinn_program, "quinn's peer program (bench/peers/quinn), to run it in the same run");
+  app.add_option("--kcp", kcp_program, "KCP's peer program (bench/peers/kcp), to run it in the same run");
   CLI11_PARSE(app, argc, argv);
 
   // srudp first: the kernel frees a closed TCP socket's memory later (RCU), which would show up
   // as a negative kernel figure in a case measured after it.
   const auto srudp = in_child([&] { return srudp_case(connections); });
   const auto tcp = in_child([&]() -> std::optional<Footprint> { return tcp_case(connections); });
+  std::vector<std::pair<std::string, double>> external;  // name, RSS growth of both sides
+  for (const auto& [name, program] : {std::pair<std::string, std::string>{"quinn", quinn_program}, {"KCP", kcp_program}}) {
+    if (program.empty()) continue;
+    if (const auto rss = external_peer::idle_rss_growth({name, program, {}}, connections)) {
+      external.emplace_back(name, *rss);
+    } else {
+      std::fprintf(stderr, "%s: the idle connections failed\n", name.c_str());
+    }
+  }
 
   const double ends = 2.0 * connections;
   std::printf("%d idle connections on loopback, both ends in one process; bytes per connection per side\n",
@@ -188,9 +204,15 @@ int main(int argc, char** argv) {
   };
   row("kernel TCP", tcp);
   row("srudp", srudp);
+  for (const auto& [name, rss] : external) {
+    std::printf("%-12s %10s %10.0f %10s %12s   %.1f MB RSS\n", name.c_str(), "-", rss / ends, "-", "-", rss / 1e6);
+  }
   if (tcp && srudp) {
     std::printf("srudp / kernel TCP, heap+kernel per connection: %.2f\n",
                 (srudp->heap + srudp->kernel) / (tcp->heap + tcp->kernel));
+  }
+  for (const auto& [name, rss] : external) {
+    if (srudp) std::printf("srudp / %s, RSS per connection: %.2f\n", name.c_str(), srudp->rss / rss);
   }
   if (!json.empty()) {
     std::ofstream out(json);
@@ -200,6 +222,10 @@ int main(int argc, char** argv) {
       if (!f) continue;
       out << sep << "\n    \"" << name << "\": {\"heap\": " << f->heap / ends << ", \"rss\": " << f->rss / ends
           << ", \"kernel\": " << f->kernel / ends << "}";
+      sep = ",";
+    }
+    for (const auto& [name, rss] : external) {
+      out << sep << "\n    \"" << name << "\": {\"rss\": " << rss / ends << "}";
       sep = ",";
     }
     out << "\n  }\n}\n";

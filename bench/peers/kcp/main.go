@@ -6,6 +6,13 @@
 //	kcp_peer send --connect IP:PORT --bytes N --streams K
 //	kcp_peer echo --listen IP:PORT                   "listening PORT"
 //	kcp_peer ping --connect IP:PORT --count N --size S --warmup W   "setup_ns T", "rtt_ns R1 R2 ..."
+//	kcp_peer hold --listen IP:PORT --connections N    "listening PORT", then "rss_growth BYTES"
+//	kcp_peer idle --connect IP:PORT --connections N   "rss_growth BYTES"
+//
+// hold and idle are the two sides of N idle sessions: each reports its resident set growth once
+// its N are established and 300 ms have passed, then holds them for a minute. A KCP session
+// exists for the listener once a packet of it arrives, so each connecting session sends a byte;
+// each has its own UDP socket on the connecting side, as kcp-go's Dial makes one per session.
 //
 // KCP has no streams: K streams are K sessions. It has no end of stream either, so a sender
 // first writes the length (8 bytes, big-endian) and the receiver answers one byte once it has
@@ -235,6 +242,66 @@ func envInt(name string, fallback int) int {
 	return fallback
 }
 
+// Resident set size of this process (/proc/self/statm, in pages of 4 KiB).
+func rssBytes() int64 {
+	statm, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(statm))
+	if len(fields) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseInt(fields[1], 10, 64)
+	return pages * 4096
+}
+
+func reportAndHold(rssBefore int64) {
+	time.Sleep(300 * time.Millisecond)
+	fmt.Printf("rss_growth %d\n", rssBytes()-rssBefore)
+	time.Sleep(60 * time.Second)
+}
+
+func hold(address string, connections int) error {
+	l, err := listen(address)
+	if err != nil {
+		return err
+	}
+	rssBefore := rssBytes()
+	held := make([]*kcp.UDPSession, 0, connections)
+	for len(held) < connections {
+		s, err := l.AcceptKCP()
+		if err != nil {
+			return err
+		}
+		tune(s)
+		var first [1]byte
+		if _, err := io.ReadFull(s, first[:]); err != nil {
+			return err
+		}
+		held = append(held, s)
+	}
+	reportAndHold(rssBefore)
+	return nil
+}
+
+func idle(address string, connections int) error {
+	rssBefore := rssBytes()
+	held := make([]*kcp.UDPSession, 0, connections)
+	for len(held) < connections {
+		s, err := dial(address)
+		if err != nil {
+			return err
+		}
+		if _, err := s.Write([]byte{1}); err != nil {
+			return err
+		}
+		held = append(held, s)
+	}
+	reportAndHold(rssBefore)
+	return nil
+}
+
 func min64(a, b int64) int64 {
 	if a < b {
 		return a
@@ -247,7 +314,7 @@ func main() {
 		runtime.GOMAXPROCS(1)
 	}
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: kcp_peer receive|send|echo|ping [options]")
+		fmt.Fprintln(os.Stderr, "usage: kcp_peer receive|send|echo|ping|hold|idle [options]")
 		os.Exit(2)
 	}
 	mode := os.Args[1]
@@ -259,6 +326,7 @@ func main() {
 	count := flags.Int("count", 2000, "round trips")
 	size := flags.Int("size", 64, "message size")
 	warmup := flags.Int("warmup", 200, "round trips before the measured ones")
+	connections := flags.Int("connections", 1000, "idle sessions")
 	flags.Parse(os.Args[2:])
 	var err error
 	switch mode {
@@ -270,6 +338,10 @@ func main() {
 		err = echo(*listenAt)
 	case "ping":
 		err = ping(*connectTo, *count, *size, *warmup)
+	case "hold":
+		err = hold(*listenAt, *connections)
+	case "idle":
+		err = idle(*connectTo, *connections)
 	default:
 		err = errors.New("unknown mode " + mode)
 	}

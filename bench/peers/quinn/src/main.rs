@@ -12,6 +12,11 @@
 //!       prints "listening PORT", then echoes each message of the bidirectional stream it accepts
 //!   quinn_peer ping --connect IP:PORT --count N --size S [--warmup W]
 //!       prints "setup_ns T" and "rtt_ns R1 R2 ..." (one S-byte message at a time, echoed back)
+//!   quinn_peer hold --listen IP:PORT --connections N
+//!   quinn_peer idle --connect IP:PORT --connections N
+//!       the accepting and the connecting side of N idle connections (one endpoint each side);
+//!       each prints "rss_growth BYTES" once its N are established and 300 ms have passed, then
+//!       holds them for a minute (the bench kills it sooner)
 //!
 //! Sizes and windows match srudp's bench: 1200-byte datagrams (quinn 0.9 does no path MTU
 //! discovery), 16 MiB connection and 4 MiB stream receive windows. Certificates come from the
@@ -33,11 +38,14 @@ struct Args {
     size: usize,
     warmup: usize,
     congestion: String,
+    connections: usize,
 }
 
 fn parse_args() -> Result<Args> {
     let mut it = std::env::args().skip(1);
-    let mode = it.next().ok_or("usage: quinn_peer receive|send|echo|ping [options]")?;
+    let mode = it
+        .next()
+        .ok_or("usage: quinn_peer receive|send|echo|ping|hold|idle [options]")?;
     let mut args = Args {
         mode,
         address: "127.0.0.1:0".parse()?,
@@ -47,6 +55,7 @@ fn parse_args() -> Result<Args> {
         size: 64,
         warmup: 200,
         congestion: "cubic".into(),
+        connections: 1000,
     };
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -58,20 +67,24 @@ fn parse_args() -> Result<Args> {
             "--size" => args.size = value.parse()?,
             "--warmup" => args.warmup = value.parse()?,
             "--congestion" => args.congestion = value,
+            "--connections" => args.connections = value.parse()?,
             _ => return Err(format!("unknown option {flag}").into()),
         }
     }
     Ok(args)
 }
 
-fn transport(congestion: &str) -> Result<Arc<quinn::TransportConfig>> {
+fn transport(args: &Args) -> Result<Arc<quinn::TransportConfig>> {
     let mut t = quinn::TransportConfig::default();
+    if args.mode == "hold" || args.mode == "idle" {
+        return Ok(Arc::new(t)); // idle memory with quinn's defaults, as srudp's is with its own
+    }
     t.receive_window(quinn::VarInt::from_u32(16 << 20));
     t.stream_receive_window(quinn::VarInt::from_u32(4 << 20));
     t.send_window(16 << 20);
     t.max_concurrent_uni_streams(quinn::VarInt::from_u32(64));
     t.max_idle_timeout(Some(quinn::IdleTimeout::try_from(Duration::from_secs(30))?));
-    match congestion {
+    match args.congestion.as_str() {
         "cubic" => t.congestion_controller_factory(Arc::new(quinn::congestion::CubicConfig::default())),
         "bbr" => t.congestion_controller_factory(Arc::new(quinn::congestion::BbrConfig::default())),
         "newreno" => t.congestion_controller_factory(Arc::new(quinn::congestion::NewRenoConfig::default())),
@@ -159,19 +172,19 @@ impl rustls::client::ServerCertVerifier for AcceptAnyCertificate {
 fn server(args: &Args) -> Result<quinn::Endpoint> {
     let (cert, key) = self_signed()?;
     let mut config = quinn::ServerConfig::with_single_cert(vec![cert], key)?;
-    config.transport_config(transport(&args.congestion)?);
+    config.transport_config(transport(args)?);
     let endpoint = quinn::Endpoint::server(config, args.address)?;
     println!("listening {}", endpoint.local_addr()?.port());
     Ok(endpoint)
 }
 
-async fn client(args: &Args) -> Result<(quinn::Endpoint, quinn::Connection)> {
+fn client_endpoint(args: &Args) -> Result<quinn::Endpoint> {
     let crypto = rustls::ClientConfig::builder()
         .with_safe_defaults()
         .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate))
         .with_no_client_auth();
     let mut config = quinn::ClientConfig::new(Arc::new(crypto));
-    config.transport_config(transport(&args.congestion)?);
+    config.transport_config(transport(args)?);
     let local: SocketAddr = if args.address.is_ipv4() {
         "0.0.0.0:0".parse()?
     } else {
@@ -179,8 +192,47 @@ async fn client(args: &Args) -> Result<(quinn::Endpoint, quinn::Connection)> {
     };
     let mut endpoint = quinn::Endpoint::client(local)?;
     endpoint.set_default_client_config(config);
+    Ok(endpoint)
+}
+
+async fn client(args: &Args) -> Result<(quinn::Endpoint, quinn::Connection)> {
+    let endpoint = client_endpoint(args)?;
     let connection = endpoint.connect(args.address, "localhost")?.await?;
     Ok((endpoint, connection))
+}
+
+// Resident set size of this process (/proc/self/statm, in pages of 4 KiB).
+fn rss_bytes() -> Result<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm")?;
+    let pages: u64 = statm.split_whitespace().nth(1).ok_or("statm")?.parse()?;
+    Ok(pages * 4096)
+}
+
+async fn report_and_hold(rss_before: u64) -> Result<()> {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    println!("rss_growth {}", rss_bytes()? as i64 - rss_before as i64);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    Ok(())
+}
+
+async fn hold(args: Args) -> Result<()> {
+    let endpoint = server(&args)?;
+    let rss_before = rss_bytes()?;
+    let mut held = Vec::with_capacity(args.connections);
+    while held.len() < args.connections {
+        held.push(endpoint.accept().await.ok_or("endpoint closed")?.await?);
+    }
+    report_and_hold(rss_before).await
+}
+
+async fn idle(args: Args) -> Result<()> {
+    let endpoint = client_endpoint(&args)?;
+    let rss_before = rss_bytes()?;
+    let mut held = Vec::with_capacity(args.connections);
+    while held.len() < args.connections {
+        held.push(endpoint.connect(args.address, "localhost")?.await?);
+    }
+    report_and_hold(rss_before).await
 }
 
 async fn receive(args: Args) -> Result<()> {
@@ -285,6 +337,8 @@ fn main() {
                 "send" => send(args).await,
                 "echo" => echo(args).await,
                 "ping" => ping(args).await,
+                "hold" => hold(args).await,
+                "idle" => idle(args).await,
                 other => Err(format!("unknown mode {other}").into()),
             }
         })

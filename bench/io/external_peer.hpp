@@ -63,11 +63,11 @@ class Child {
     const int rc = ::posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     ::close(pipe_fds[1]);
-    out_ = pipe_fds[0];
     if (rc != 0) {
-      pid_ = -1;
+      ::close(pipe_fds[0]);
       throw std::runtime_error("cannot start " + args.front() + ": " + std::strerror(rc));
     }
+    out_ = pipe_fds[0];
   }
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
@@ -150,7 +150,13 @@ inline std::optional<double> bulk_seconds(const Peer& peer, const bench::Placeme
   const auto received = receiver.expect("received", std::chrono::seconds(120));
   const bool sender_ok = sender.wait(std::chrono::seconds(10));
   const bool receiver_ok = receiver.wait(std::chrono::seconds(10));
-  if (!received || !sender_ok || !receiver_ok) return std::nullopt;
+  if (!received || !sender_ok || !receiver_ok) {
+    std::fprintf(stderr, "%s: %s\n", peer.name.c_str(),
+                 !received    ? "the receiver reported nothing within 120 s"
+                 : !sender_ok ? "the sender failed or did not exit within 10 s"
+                              : "the receiver failed or did not exit within 10 s");
+    return std::nullopt;
+  }
   std::istringstream in(*received);
   std::size_t bytes = 0;
   double seconds = 0;

@@ -178,11 +178,16 @@ double measure_srudp(const bench::Placement& where, int streams, std::size_t byt
   t.stop();
   const srudp::ConnectionStats stats = sender_connection.stats();
   srudp_aead = std::string(stats.packet_aead);
-  char state[200];
-  std::snprintf(state, sizeof state, "srtt %.0f us, min rtt %.0f us, cwnd %llu B, %.2f%% of packets declared lost",
+  const srudp::ConnectionStats receiver_stats = receiver_connection.stats();
+  char state[300];
+  std::snprintf(state, sizeof state,
+                "srtt %.0f us, min rtt %.0f us, cwnd %llu B, %.2f%% of packets declared lost, %llu B per packet, "
+                "%.3f packets from the receiver per packet sent",
                 std::chrono::duration<double, std::micro>(stats.smoothed_rtt).count(),
                 std::chrono::duration<double, std::micro>(stats.min_rtt).count(),
-                static_cast<unsigned long long>(stats.congestion_window), 100 * stats.loss_rate());
+                static_cast<unsigned long long>(stats.congestion_window), 100 * stats.loss_rate(),
+                static_cast<unsigned long long>(stats.packets_sent ? stats.bytes_sent / stats.packets_sent : 0),
+                stats.packets_sent ? static_cast<double>(receiver_stats.packets_sent) / static_cast<double>(stats.packets_sent) : 0.0);
   srudp_sender_state = state;
   if (!end || received != static_cast<std::size_t>(streams) * bytes_each) {
     std::fprintf(stderr, "srudp: received %zu of %zu bytes\n", received.load(), static_cast<std::size_t>(streams) * bytes_each);
@@ -281,6 +286,7 @@ void run_case(Row& row, const std::function<std::optional<Run>()>& once) {
   }
   const double cpu = cpu_seconds() - cpu_before;
   if (!run || run->seconds <= 0 || run->bytes <= 0) {
+    std::fprintf(stderr, "%s: round %zu failed\n", row.name.c_str(), row.rates.size() + static_cast<std::size_t>(row.failures) + 1);
     ++row.failures;
     return;
   }
@@ -313,7 +319,7 @@ void write_json(const std::string& path, const std::vector<Row>& rows, const std
 int main(int argc, char** argv) {
   CLI::App app{"srudp streams against raw UDP, kernel TCP, ENet, SRT, quinn and KCP, in the same run"};
   int rounds = 3;
-  std::size_t megabytes = 64;
+  std::size_t megabytes = 256;  // issue 7 measures one stream over 256 MiB; scripts/bench_paths passes 32
   std::string json;
   bool no_raw = false;
   std::string filter;

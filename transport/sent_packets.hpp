@@ -61,9 +61,11 @@ struct AckResult {
 
 class SentPackets {
  public:
-  // A skip happens once every kMinSkipInterval..kMaxSkipInterval packet numbers (uniform).
-  static constexpr std::uint64_t kMinSkipInterval = 128;
-  static constexpr std::uint64_t kMaxSkipInterval = 256;
+  // A skip happens once every kMinSkipInterval..kMaxSkipInterval packet numbers (uniform). The
+  // first lies within the first kMaxSkipInterval numbers, so a peer that acknowledges everything
+  // up to the newest number it saw is caught within 256 packets (issue 3), whatever it saw lost.
+  static constexpr std::uint64_t kMinSkipInterval = 96;
+  static constexpr std::uint64_t kMaxSkipInterval = 224;
   // Skipped numbers remembered for the optimistic-ACK check; older ones are forgotten.
   static constexpr std::size_t kMaxRememberedSkips = 64;
   // Packets that are neither ack-eliciting nor in flight (ACK-only) are not worth unbounded memory

@@ -38,15 +38,10 @@ std::size_t SendBuffer::write(std::span<const std::uint8_t> bytes) {
     const auto index = static_cast<std::size_t>(rel / block_size_);
     const auto within = static_cast<std::size_t>(rel % block_size_);
     if (index == blocks_.size()) {
-      if (spare_.size() == block_size_) {
-        blocks_.push_back(std::move(spare_));
-        spare_ = {};
-      } else {
-        blocks_.emplace_back(block_size_);
-      }
+      blocks_.push_back(spare_ ? std::move(spare_) : std::make_unique_for_overwrite<std::uint8_t[]>(block_size_));
     }
     const std::size_t n = std::min(taken - done, block_size_ - within);
-    std::memcpy(blocks_[index].data() + within, bytes.data() + done, n);
+    std::memcpy(blocks_[index].get() + within, bytes.data() + done, n);
     done += n;
     write_offset_ += n;
   }
@@ -68,7 +63,7 @@ std::span<const std::uint8_t> SendBuffer::contiguous_at(std::uint64_t offset,
   const auto index = static_cast<std::size_t>(rel / block_size_);
   const auto within = static_cast<std::size_t>(rel % block_size_);
   const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(max_len, block_size_ - within));
-  return {blocks_[index].data() + within, len};
+  return {blocks_[index].get() + within, len};
 }
 
 bool SendBuffer::fin_goes_with(std::uint64_t chunk_end) const noexcept {
@@ -134,7 +129,7 @@ void SendBuffer::on_lost(std::uint64_t offset, std::uint64_t length, bool fin) {
 
 void SendBuffer::release_acked_blocks() {
   while (!blocks_.empty() && acked_prefix_ - storage_offset_ >= block_size_) {
-    if (spare_.empty()) spare_ = std::move(blocks_.front());
+    if (!spare_) spare_ = std::move(blocks_.front());
     blocks_.pop_front();
     storage_offset_ += block_size_;
   }
@@ -170,9 +165,7 @@ std::uint64_t SendBuffer::reset() {
 }
 
 std::size_t SendBuffer::allocated_bytes() const noexcept {
-  std::size_t total = spare_.size();
-  for (const auto& block : blocks_) total += block.size();
-  return total;
+  return (blocks_.size() + (spare_ ? 1 : 0)) * block_size_;
 }
 
 }  // namespace srudp::stream

@@ -13,9 +13,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <span>
-#include <vector>
 
 #include "stream/range_set.hpp"
 #include "wire/frame.hpp"
@@ -112,8 +112,10 @@ class SendBuffer {
 
   std::size_t capacity_;
   std::size_t block_size_;
-  std::deque<std::vector<std::uint8_t>> blocks_;  // block i covers storage_offset_ + i * block_size_
-  std::vector<std::uint8_t> spare_;               // a released block kept to avoid reallocating
+  // block_size_ bytes each, left uninitialized when allocated: write() fills before anything reads.
+  using Block = std::unique_ptr<std::uint8_t[]>;
+  std::deque<Block> blocks_;  // block i covers storage_offset_ + i * block_size_
+  Block spare_;               // a released block kept to avoid reallocating
   std::uint64_t storage_offset_;
   std::uint64_t acked_prefix_;  // every byte below is acknowledged
   std::uint64_t send_offset_;   // every byte below was sent at least once

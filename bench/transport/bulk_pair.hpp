@@ -57,10 +57,16 @@ struct BulkPair {
     stream = *client->open_stream();
   }
 
+  // Whose work the pair is doing: a meter (packet_instructions.cpp under callgrind) can count one
+  // side only. The sender writes, builds data packets and takes ACKs; the receiver the rest.
+  enum class Side { sender, receiver };
+  void (*on_side)(Side) = nullptr;
+
   void timers() {
-    for (auto* c : {&*client, &*server}) {
-      if (auto t = c->poll_timeout(); t && *t <= now) c->handle_timeout(now);
-    }
+    for (auto* c : {&*client, &*server}) fire_timer(*c);
+  }
+  void fire_timer(Connection& c) {
+    if (auto t = c.poll_timeout(); t && *t <= now) c.handle_timeout(now);
   }
   std::size_t server_to_client() {
     std::size_t n = 0;
@@ -77,27 +83,57 @@ struct BulkPair {
     server_to_client();
   }
 
-  // Sends one data packet client -> server and returns its stream bytes read by the server.
-  std::size_t step() {
+  // Sends up to `batch` data packets client -> server (2 us apart), then lets the server take them
+  // all, read the stream and answer, as the I/O layer does with a batch of datagrams (one GSO send,
+  // one recvmmsg): with batch 1 the server acknowledges every packet or two, with 32 about once
+  // per batch, as on a real path. Returns the stream bytes the server read.
+  std::size_t step(std::size_t batch = 1) {
+    enter(Side::sender);
     (void)client->stream_write(stream, payload);
-    now += std::chrono::microseconds(2);
-    timers();
-    std::size_t read = 0;
-    if (auto t = client->poll_transmit(now, buf)) {
-      server->handle_datagram(now, kClient, std::span(buf).first(t->size));
-      ++packets;
-    } else {
-      now += std::chrono::microseconds(100);  // paced: let time pass
+    if (in_flight.size() < batch) in_flight.resize(batch);
+    std::size_t sent = 0;
+    for (; sent < batch; ++sent) {
+      now += std::chrono::microseconds(2);
+      fire_timer(*client);
+      auto t = client->poll_transmit(now, in_flight[sent].bytes);
+      if (!t) break;
+      in_flight[sent].size = t->size;
     }
+    packets += sent;
+    if (sent == 0) now += std::chrono::microseconds(100);  // paced: let time pass
+    enter(Side::receiver);
+    fire_timer(*server);
+    for (std::size_t i = 0; i < sent; ++i) {
+      server->handle_datagram(now, kClient, std::span(in_flight[i].bytes).first(in_flight[i].size));
+    }
+    std::size_t read = 0;
     while (true) {
       auto n = server->stream_read(stream, sink);
       if (!n || *n == 0) break;
       read += *n;
     }
-    server_to_client();
+    std::size_t answers = 0;
+    for (; answers < in_flight.size(); ++answers) {
+      auto t = server->poll_transmit(now, in_flight[answers].bytes);
+      if (!t) break;
+      in_flight[answers].size = t->size;
+    }
+    enter(Side::sender);
+    for (std::size_t i = 0; i < answers; ++i) {
+      client->handle_datagram(now, kServer, std::span(in_flight[i].bytes).first(in_flight[i].size));
+    }
     return read;
   }
 
+  void enter(Side side) {
+    if (on_side != nullptr) on_side(side);
+  }
+
+  struct Datagram {
+    std::array<std::uint8_t, 2048> bytes{};
+    std::size_t size = 0;
+  };
+  std::vector<Datagram> in_flight;  // one batch of datagrams between the two
   Instant now{std::chrono::hours(1)};
   srudp::SeededRandom rng_c, rng_s;
   std::optional<Connection> client, server;

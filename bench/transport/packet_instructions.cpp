@@ -4,11 +4,14 @@
 // Run it through scripts/callgrind, which starts callgrind with collection off: this program turns
 // it on only around the measured packets (after the handshake, path-MTU discovery and warm-up) and
 // prints how many data packets and stream bytes those were. Outside valgrind the toggles do nothing.
+// --batch N sends N packets per exchange (the receiver then acknowledges once per batch, as behind
+// the I/O layer's batched sends and receives); --side counts only the sender's or the receiver's work.
 #include <valgrind/callgrind.h>
 
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string_view>
 
 #include "bulk_pair.hpp"
@@ -19,7 +22,27 @@ struct Options {
   srudp::crypto::AeadAlgorithm aead = srudp::crypto::AeadAlgorithm::aes256_gcm;
   std::size_t max_mtu = 1200;
   std::uint64_t packets = 20000;
+  std::size_t batch = 1;
+  std::optional<srudp::bench::BulkPair::Side> side;  // count only this side's work; both if empty
 };
+
+// The meter: collection is on while the measured packets go and the pair works for the side
+// counted. Plain globals, because the pair calls back through a function pointer.
+bool g_measuring = false;
+bool g_collecting = false;
+std::optional<srudp::bench::BulkPair::Side> g_side;
+srudp::bench::BulkPair::Side g_current = srudp::bench::BulkPair::Side::sender;
+
+void collect(bool on) {
+  if (on == g_collecting) return;
+  CALLGRIND_TOGGLE_COLLECT;
+  g_collecting = on;
+}
+
+void on_side(srudp::bench::BulkPair::Side side) {
+  g_current = side;
+  collect(g_measuring && (!g_side || *g_side == side));
+}
 
 bool parse_number(std::string_view text, auto& out) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -36,6 +59,12 @@ bool parse(int argc, char** argv, Options& o) {
       o.aead = srudp::crypto::AeadAlgorithm::chacha20_poly1305;
     } else if (name == "--max-mtu") {
       if (!parse_number(value, o.max_mtu) || o.max_mtu < 1200 || o.max_mtu > 1452) return false;
+    } else if (name == "--batch") {
+      if (!parse_number(value, o.batch) || o.batch == 0 || o.batch > 64) return false;
+    } else if (name == "--side" && value == "sender") {
+      o.side = srudp::bench::BulkPair::Side::sender;
+    } else if (name == "--side" && value == "receiver") {
+      o.side = srudp::bench::BulkPair::Side::receiver;
     } else if (name == "--packets") {
       if (!parse_number(value, o.packets) || o.packets == 0) return false;
     } else {
@@ -50,7 +79,8 @@ bool parse(int argc, char** argv, Options& o) {
 int main(int argc, char** argv) {
   Options o;
   if (!parse(argc, argv, o)) {
-    std::fprintf(stderr, "usage: %s [--aead aes256-gcm|chacha20-poly1305] [--max-mtu 1200..1452] [--packets N]\n",
+    std::fprintf(stderr, "usage: %s [--aead aes256-gcm|chacha20-poly1305] [--max-mtu 1200..1452] [--packets N]"
+                 " [--batch 1..64] [--side sender|receiver]\n",
                  argv[0]);
     return 2;
   }
@@ -59,14 +89,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   srudp::bench::BulkPair pair(o.aead, o.max_mtu);
+  pair.on_side = on_side;
+  g_side = o.side;
   // Warm-up: the window opens, path-MTU discovery settles, buffers reach their working size.
-  while (pair.packets < 5000) pair.step();
+  while (pair.packets < 5000) pair.step(o.batch);
 
   const std::uint64_t first = pair.packets;
   std::uint64_t bytes = 0;
-  CALLGRIND_TOGGLE_COLLECT;
-  while (pair.packets - first < o.packets) bytes += pair.step();
-  CALLGRIND_TOGGLE_COLLECT;
+  g_measuring = true;
+  on_side(g_current);
+  while (pair.packets - first < o.packets) bytes += pair.step(o.batch);
+  g_measuring = false;
+  collect(false);
 
   if (!pair.client->is_established()) {
     std::fprintf(stderr, "connection lost\n");

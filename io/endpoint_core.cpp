@@ -305,13 +305,13 @@ bool EndpointCore::send_batch() {
 
 void EndpointCore::rearm_timer() {
   const std::optional<Instant> deadline = transport_.poll_timeout();
-  if (deadline == timer_deadline_) return;
+  // A wait armed for no later than the deadline stays armed (also when there is no deadline any
+  // more): if it fires early, on_timer finds nothing due and arms the wait again. Moving the wait
+  // on every change instead (each pacing step, each ACK that pushes the loss timer out) costs a
+  // timerfd_settime call and a cancelled handler each time.
+  if (!deadline || (timer_deadline_ && *timer_deadline_ <= *deadline)) return;
   timer_deadline_ = deadline;
   const std::uint64_t generation = ++timer_generation_;
-  if (!deadline) {
-    timer_.cancel();
-    return;
-  }
   timer_.expires_at(to_steady(*deadline));
   timer_.async_wait([self = shared_from_this(), generation](const boost::system::error_code& ec) {
     if (ec || generation != self->timer_generation_ || !self->open_) return;

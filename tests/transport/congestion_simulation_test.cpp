@@ -370,11 +370,13 @@ TEST(CongestionSimulation, TwoWayBulkOnATenMegabitLink) {
         const double secs = std::chrono::duration<double>(*end->app.done_at - start).count();
         const double bps = static_cast<double>(bytes) * 8 / secs;
         const ConnectionStats stats = (end == &t.b ? t.client() : t.server()).stats();
-        std::printf("  %-8s %s goodput %5.2f Mbit/s (%5.1f%% of the link)  sender srtt %5.1f ms (min %4.1f)  cwnd %llu\n",
+        std::printf("  %-8s %s goodput %5.2f Mbit/s (%5.1f%% of the link)  sender srtt %5.1f ms (min %4.1f)  cwnd %llu lost %llu/%llu\n",
                     label(algorithm), end == &t.b ? "a->b" : "b->a", bps / 1e6, 100 * bps / 10e6,
                     std::chrono::duration<double, std::milli>(stats.smoothed_rtt).count(),
                     std::chrono::duration<double, std::milli>(stats.min_rtt).count(),
-                    static_cast<unsigned long long>(stats.congestion_window));
+                    static_cast<unsigned long long>(stats.congestion_window),
+                    static_cast<unsigned long long>(stats.packets_lost),
+                    static_cast<unsigned long long>(stats.packets_sent));
         // Payload can use at most about 95% of the link. CUBIC fills both queues and gets that
         // each way. BBR keeps its queue short, but the RTT a flow sees is mostly the other's queue
         // (about 20 ms against a 3 ms minimum), and one direction ends 85-88% (see PERFORMANCE.md).

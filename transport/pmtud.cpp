@@ -171,6 +171,7 @@ void Pmtud::on_packet_lost(std::uint64_t pn, std::size_t size, Instant now) {
     if (probe->status != ProbeStatus::in_flight || probe->epoch != epoch_) return;  // counted, or stale
     // Judged once the other losses of this ACK are known (the next event, or on_timeout now).
     probe->status = ProbeStatus::verdict_pending;
+    verdicts_pending_ = true;
     probe->deadline = now;
     return;
   }
@@ -235,6 +236,8 @@ bool Pmtud::ordinary_loss_near(std::uint64_t pn) const {
 }
 
 void Pmtud::judge_pending_probes(Instant now) {
+  if (!verdicts_pending_) return;  // the usual case: called for every acknowledged packet
+  verdicts_pending_ = false;
   for (auto& probe : probes_) {
     if (probe.status != ProbeStatus::verdict_pending) continue;
     probe.status = ProbeStatus::resolved;
@@ -400,7 +403,20 @@ bool Pmtud::smaller_packet_acked_between(std::uint64_t low_pn, std::uint64_t hig
 }
 
 void Pmtud::on_large_packet_acked(std::uint64_t pn, std::size_t size) {
-  std::erase_if(counted_losses_, [&](const PacketRecord& l) { return l.pn < pn && l.size <= size; });
+  if (!counted_losses_.empty()) {
+    std::erase_if(counted_losses_, [&](const PacketRecord& l) { return l.pn < pn && l.size <= size; });
+  }
+
+  // The usual case, once for every acknowledged packet: it is newer than all the evidence (the
+  // front's newest entry is its first, the smallest size), so it replaces the entries of its size
+  // and below, which are a prefix of the front, and is dominated by none.
+  if (!ack_evidence_.empty() && pn > ack_evidence_.front().pn && ack_evidence_.front().size <= size) {
+    const auto prefix_end = std::find_if(ack_evidence_.begin(), ack_evidence_.end(),
+                                         [&](const PacketRecord& e) { return e.size > size; });
+    ack_evidence_.front() = PacketRecord{.pn = pn, .size = size};
+    ack_evidence_.erase(ack_evidence_.begin() + 1, prefix_end);
+    return;
+  }
 
   // Maintain the Pareto front of (size, pn).
   const bool dominated = std::any_of(ack_evidence_.begin(), ack_evidence_.end(),

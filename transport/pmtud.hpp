@@ -229,6 +229,7 @@ class Pmtud {
   std::uint32_t base_failures_ = 0;  // consecutive lost base probes (base state)
   std::uint64_t epoch_ = 0;
   Deque<ProbeRecord> probes_;        // ascending packet numbers
+  bool verdicts_pending_ = false;     // some probe in probes_ may be verdict_pending
   std::optional<Instant> next_probe_at_;  // pause: no probe before this
   std::optional<Instant> raise_at_;       // search_complete: search again at this time
   std::optional<std::uint64_t> largest_acked_;

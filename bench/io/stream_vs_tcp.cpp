@@ -11,7 +11,8 @@
 //     child process (external_peer.hpp);
 //   - srudp streams (AES-256-GCM where the CPU has AES-NI).
 // Each prints MB/s of payload and CPU seconds per GB (the whole process, both sides, user +
-// system), medians of the rounds, then srudp's ratios. --json FILE writes the same figures.
+// system), medians of the rounds, then srudp's ratios. The rounds interleave: round 1 of every
+// case, then round 2, and so on. --json FILE writes the same figures.
 // By default on loopback; --receiver-netns/--sender-netns put the two sides in network
 // namespaces (placement.hpp), which is how scripts/bench_paths measures loss and rate limits.
 //
@@ -346,26 +347,32 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   const std::size_t total = megabytes << 20;
+  // The cases are registered first and then run round by round (round 1 of every case, then
+  // round 2, ...), so that a slow spell of the machine (this VM's speed drifts by 20-30% within
+  // minutes) falls on every case alike, not on whichever case ran then: the ratios stay fair.
   std::vector<Row> rows;
-  // Runs a case's rounds and returns its median MB/s (0 when filtered out or failed).
-  const auto add = [&](std::string name, const std::function<std::optional<Run>()>& once) -> double {
-    if (name.find(filter) == std::string::npos) return 0;
+  std::vector<std::function<std::optional<Run>()>> cases;
+  // Registers a case; returns its row (none when filtered out).
+  const auto add = [&](std::string name, std::function<std::optional<Run>()> once) -> std::optional<std::size_t> {
+    if (name.find(filter) == std::string::npos) return std::nullopt;
     rows.push_back(Row{std::move(name), {}, {}, {}, 0});
-    for (int r = 0; r < rounds; ++r) run_case(rows.back(), once);
-    return rows.back().rate();
+    cases.push_back(std::move(once));
+    return rows.size() - 1;
   };
+  // A case's median MB/s once the rounds ran; 0 when it was filtered out or every round failed.
+  const auto rate = [&](std::optional<std::size_t> row) { return row ? rows[*row].rate() : 0.0; };
   const auto timed = [&](double seconds) -> std::optional<Run> {
     if (seconds <= 0) return std::nullopt;
     return Run{static_cast<double>(total), seconds, 0};
   };
 
   using raw_udp_baseline::Variant;
-  std::map<Variant, double> raw;
+  std::map<Variant, std::optional<std::size_t>> raw;
   if (!no_raw) {
     for (const Variant v : {Variant::one_call_per_datagram, Variant::batched, Variant::gso_gro, Variant::gso_gro_aes256gcm,
                             Variant::gso_gro_chacha20}) {
       if (!raw_udp_baseline::available(v)) continue;
-      raw[v] = add(raw_udp_baseline::name(v), [&]() -> std::optional<Run> {
+      raw[v] = add(raw_udp_baseline::name(v), [&, v]() -> std::optional<Run> {
         std::optional<raw_udp_baseline::Result> measured;
         try {
           measured = raw_udp_baseline::measure(
@@ -382,13 +389,12 @@ int main(int argc, char** argv) {
       });
     }
   }
-  const double tcp_1 = add("kernel TCP, 1 stream", [&] { return timed(measure_tcp(where, 1, total)); });
-  double enet = 0;
+  const auto tcp_1 = add("kernel TCP, 1 stream", [&] { return timed(measure_tcp(where, 1, total)); });
+  std::optional<std::size_t> enet, srt, quinn_1, quinn_16, kcp_1, kcp_16;
 #ifdef SRUDP_BENCH_ENET
   // ENet's reliable channel, one peer, 1200-byte packets, unencrypted: the same payload.
   enet = add("ENet reliable, 1 peer", [&] { return timed(enet_baseline::bulk_seconds(where, total).value_or(0)); });
 #endif
-  double srt = 0;
 #ifdef SRUDP_BENCH_SRT
   // SRT file mode, AES-128, 1200-byte payloads: encrypted and reliable, like srudp.
   srt = add("SRT file mode, AES-128", [&] { return timed(srt_baseline::bulk_seconds(where, total).value_or(0)); });
@@ -400,14 +406,16 @@ int main(int argc, char** argv) {
   const auto external = [&](const external_peer::Peer& peer, int streams) {
     return timed(external_peer::bulk_seconds(peer, where, streams, total / static_cast<std::size_t>(streams)).value_or(0));
   };
-  double quinn_1 = 0, quinn_16 = 0, kcp_1 = 0, kcp_16 = 0;
   if (!quinn_program.empty()) quinn_1 = add("quinn 0.9, 1 stream", [&] { return external(quinn, 1); });
   if (!kcp_program.empty()) kcp_1 = add("KCP (kcp-go), 1 session", [&] { return external(kcp, 1); });
-  const double srudp_1 = add("srudp, 1 stream", [&] { return timed(measure_srudp(where, 1, total)); });
-  const double tcp_16 = add("kernel TCP, 16 streams", [&] { return timed(measure_tcp(where, 16, total / 16)); });
+  const auto srudp_1 = add("srudp, 1 stream", [&] { return timed(measure_srudp(where, 1, total)); });
+  const auto tcp_16 = add("kernel TCP, 16 streams", [&] { return timed(measure_tcp(where, 16, total / 16)); });
   if (!quinn_program.empty()) quinn_16 = add("quinn 0.9, 16 streams", [&] { return external(quinn, 16); });
   if (!kcp_program.empty()) kcp_16 = add("KCP (kcp-go), 16 sessions", [&] { return external(kcp, 16); });
-  const double srudp_16 = add("srudp, 16 streams", [&] { return timed(measure_srudp(where, 16, total / 16)); });
+  const auto srudp_16 = add("srudp, 16 streams", [&] { return timed(measure_srudp(where, 16, total / 16)); });
+  for (int r = 0; r < rounds; ++r) {
+    for (std::size_t i = 0; i < cases.size(); ++i) run_case(rows[i], cases[i]);
+  }
 
   std::printf("%zu MiB per case, median of %d rounds%s\n", megabytes, rounds,
               where.across_namespaces() ? (", " + where.sender_netns + " -> " + where.receiver_netns).c_str() : ", loopback");
@@ -426,7 +434,8 @@ int main(int argc, char** argv) {
                 srudp_sender_state.c_str());
   }
   std::vector<std::pair<std::string, double>> ratios;
-  const auto ratio = [&](const std::string& what, double a, double b) {
+  const auto ratio = [&](const std::string& what, std::optional<std::size_t> a_row, std::optional<std::size_t> b_row) {
+    const double a = rate(a_row), b = rate(b_row);
     if (a > 0 && b > 0) ratios.emplace_back(what, a / b);
   };
   ratio("srudp 1 stream / raw UDP+AES-GCM GSO/GRO", srudp_1, raw[Variant::gso_gro_aes256gcm]);

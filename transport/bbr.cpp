@@ -71,7 +71,13 @@ std::uint64_t Bbr::target_inflight(double gain) const {
   if (bandwidth == 0 || !min_rtt_) return initial_window(mss_);
   const uint128 bdp = uint128{bandwidth} * static_cast<std::uint64_t>(min_rtt_->count()) / kNanosPerSecond;
   const double bdp_bytes = static_cast<double>(std::min<uint128>(bdp, kMaximumWindow));
-  return saturate(gain * bdp_bytes, kMaximumWindow) + kExtraAllowancePackets * mss_;
+  return saturate(gain * bdp_bytes, kMaximumWindow) + kSendQuanta * send_quantum();
+}
+
+std::uint64_t Bbr::send_quantum() const {
+  const uint128 per_quantum = uint128{pacing_rate_} * static_cast<std::uint64_t>(kSendQuantumTime.count()) / kNanosPerSecond;
+  const std::uint64_t bytes = static_cast<std::uint64_t>(std::min<uint128>(per_quantum, kMaxSendQuantumBytes));
+  return std::max<std::uint64_t>(bytes / mss_, 1) * mss_;
 }
 
 std::uint64_t Bbr::pacing_rate_bytes_per_sec(const RttEstimator& rtt) const {

@@ -66,8 +66,16 @@ class Bbr final : public CongestionController {
   // Startup ends when the bandwidth grew less than this factor over kFullBandwidthRounds rounds.
   static constexpr double kFullBandwidthGrowth = 1.25;
   static constexpr std::uint64_t kFullBandwidthRounds = 3;
-  // Window allowance beyond gain * BDP for delayed and stretched ACKs (Linux: 3 TSO segments).
-  static constexpr std::uint64_t kExtraAllowancePackets = 3;
+  // Window allowance beyond gain * BDP for the sender's and the receiver's batching (after Linux's
+  // quantization budget): 3 send quanta, a quantum being what the pacing rate earns in
+  // kSendQuantumTime, at least one datagram and at most kMaxSendQuantumBytes (one GSO send). Up to
+  // about 100 Mbit/s that is 3 datagrams; where the sender itself is the bottleneck (loopback, 1
+  // GB/s) it is 192 KiB, without which the window runs dry between batches and the sender sleeps
+  // waiting for ACKs. (Linux earns its quantum in 1 ms, which here fills a one-BDP buffer at 100
+  // Mbit/s during probes.)
+  static constexpr std::uint64_t kSendQuanta = 3;
+  static constexpr Duration kSendQuantumTime = std::chrono::microseconds(100);
+  static constexpr std::uint64_t kMaxSendQuantumBytes = 64 * 1024;
   // The ACK-aggregation filter: a maximum over two buckets of this many rounds each.
   static constexpr std::uint64_t kAckAggregationBucketRounds = 5;
   static constexpr Duration kMaxAckAggregation = std::chrono::milliseconds(100);
@@ -108,6 +116,8 @@ class Bbr final : public CongestionController {
   // gain * bandwidth * min_rtt (+ the allowance), the window the model aims for at that gain; the
   // initial window while bandwidth or min_rtt is unknown.
   std::uint64_t target_inflight(double gain) const;
+  // What the pacing rate sends in one go (see kSendQuanta); target_inflight adds 3 of them.
+  std::uint64_t send_quantum() const;
   // What the window holds beyond target_inflight for bursts of ACKs: 0 until startup is over.
   std::uint64_t ack_aggregation_allowance() const;
 

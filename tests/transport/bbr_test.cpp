@@ -355,6 +355,22 @@ TEST(Bbr, FindsTheBottleneckAndSettlesInProbeBw) {
   EXPECT_GT(static_cast<double>(path.delivered()) / 3, 0.9 * 1.25e6);
 }
 
+// The window's allowance for batching follows the pacing rate: 3 datagrams on a slow link, 3
+// quanta of 64 KiB (what one GSO send carries) where the rate is a gigabyte per second and the
+// sender and receiver work in batches, not packet by packet.
+TEST(Bbr, BatchingAllowanceGrowsWithThePacingRate) {
+  for (const auto& [rate, quantum] : {std::pair<std::uint64_t, std::uint64_t>{1'250'000, kMss},
+                                      std::pair<std::uint64_t, std::uint64_t>{1'000'000'000, 65536 / kMss * kMss}}) {
+    SCOPED_TRACE(rate);
+    Bbr bbr(kMss);
+    RoundFeeder feed(bbr);
+    for (int i = 0; i < 20 && bbr.mode() != Bbr::Mode::probe_bw; ++i) feed.round(rate, 0);
+    ASSERT_EQ(bbr.mode(), Bbr::Mode::probe_bw);
+    EXPECT_EQ(bbr.send_quantum(), quantum);
+    EXPECT_EQ(bbr.target_inflight(1.0), rate * 20 / 1000 + Bbr::kSendQuanta * quantum);  // min RTT 20 ms
+  }
+}
+
 TEST(Bbr, ProbeBwCyclesThroughItsGainsOncePerMinRtt) {
   PathModel path(PathConfig{});
   path.run_until(t0 + seconds(2));

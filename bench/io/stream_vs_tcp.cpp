@@ -22,7 +22,9 @@
 //                       [--quinn PROGRAM [--quinn-congestion cubic|bbr|newreno]] [--kcp PROGRAM]
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <cerrno>
 #include <cstring>
@@ -114,6 +116,15 @@ struct TwoThreads {
     receiver_thread = std::thread([this] { receiver_io.run(); });
     sender_thread = std::thread([this] { sender_io.run(); });
   }
+  // CPU seconds each thread has used so far (while both run), to tell which side is the bottleneck.
+  static double cpu_seconds_of(std::thread& thread) {
+    clockid_t clock{};
+    timespec ts{};
+    if (pthread_getcpuclockid(thread.native_handle(), &clock) != 0 || clock_gettime(clock, &ts) != 0) return 0;
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+  }
+  double receiver_cpu() { return cpu_seconds_of(receiver_thread); }
+  double sender_cpu() { return cpu_seconds_of(sender_thread); }
   void stop() {
     receiver_io.stop();
     sender_io.stop();
@@ -176,19 +187,23 @@ double measure_srudp(const bench::Placement& where, int streams, std::size_t byt
   }, asio::detached);
   t.start();
   const auto end = wait(done);
+  const double sender_cpu = t.sender_cpu(), receiver_cpu = t.receiver_cpu();  // from their start
   t.stop();
   const srudp::ConnectionStats stats = sender_connection.stats();
   srudp_aead = std::string(stats.packet_aead);
   const srudp::ConnectionStats receiver_stats = receiver_connection.stats();
-  char state[300];
+  // Busy: each thread's CPU time over the transfer's duration (the handshake is in both, and short).
+  const double seconds = end ? std::chrono::duration<double>(*end - start).count() : 0;
+  char state[400];
   std::snprintf(state, sizeof state,
                 "srtt %.0f us, min rtt %.0f us, cwnd %llu B, %.2f%% of packets declared lost, %llu B per packet, "
-                "%.3f packets from the receiver per packet sent",
+                "%.3f packets from the receiver per packet sent; sending thread %.0f%% busy, receiving thread %.0f%%",
                 std::chrono::duration<double, std::micro>(stats.smoothed_rtt).count(),
                 std::chrono::duration<double, std::micro>(stats.min_rtt).count(),
                 static_cast<unsigned long long>(stats.congestion_window), 100 * stats.loss_rate(),
                 static_cast<unsigned long long>(stats.packets_sent ? stats.bytes_sent / stats.packets_sent : 0),
-                stats.packets_sent ? static_cast<double>(receiver_stats.packets_sent) / static_cast<double>(stats.packets_sent) : 0.0);
+                stats.packets_sent ? static_cast<double>(receiver_stats.packets_sent) / static_cast<double>(stats.packets_sent) : 0.0,
+                seconds > 0 ? 100 * sender_cpu / seconds : 0.0, seconds > 0 ? 100 * receiver_cpu / seconds : 0.0);
   srudp_sender_state = state;
   if (!end || received != static_cast<std::size_t>(streams) * bytes_each) {
     std::fprintf(stderr, "srudp: received %zu of %zu bytes\n", received.load(), static_cast<std::size_t>(streams) * bytes_each);

@@ -112,15 +112,11 @@ struct BulkPair {
       if (!n || *n == 0) break;
       read += *n;
     }
-    std::size_t answers = 0;
-    for (; answers < in_flight.size(); ++answers) {
-      auto t = server->poll_transmit(now, in_flight[answers].bytes);
-      if (!t) break;
-      in_flight[answers].size = t->size;
-    }
-    enter(Side::sender);
-    for (std::size_t i = 0; i < answers; ++i) {
-      client->handle_datagram(now, kServer, std::span(in_flight[i].bytes).first(in_flight[i].size));
+    // Every answer (ACKs, flow-control updates): built by the receiver, taken by the sender.
+    while (auto t = server->poll_transmit(now, buf)) {
+      enter(Side::sender);
+      client->handle_datagram(now, kServer, std::span(buf).first(t->size));
+      enter(Side::receiver);
     }
     return read;
   }
@@ -133,7 +129,7 @@ struct BulkPair {
     std::array<std::uint8_t, 2048> bytes{};
     std::size_t size = 0;
   };
-  std::vector<Datagram> in_flight;  // one batch of datagrams between the two
+  std::vector<Datagram> in_flight;  // one batch of data packets between the two
   Instant now{std::chrono::hours(1)};
   srudp::SeededRandom rng_c, rng_s;
   std::optional<Connection> client, server;

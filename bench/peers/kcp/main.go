@@ -52,13 +52,21 @@ func tune(s *kcp.UDPSession) {
 	s.SetACKNoDelay(true)
 }
 
+// Socket buffers for a listener (shared by the sessions it accepts) or a dialled session.
+func setBuffers(socket interface {
+	SetReadBuffer(int) error
+	SetWriteBuffer(int) error
+}) {
+	socket.SetReadBuffer(socketBuffer)
+	socket.SetWriteBuffer(socketBuffer)
+}
+
 func listen(address string) (*kcp.Listener, error) {
 	l, err := kcp.ListenWithOptions(address, nil, 0, 0)
 	if err != nil {
 		return nil, err
 	}
-	l.SetReadBuffer(socketBuffer)
-	l.SetWriteBuffer(socketBuffer)
+	setBuffers(l)
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	fmt.Printf("listening %s\n", port)
 	return l, nil
@@ -69,8 +77,7 @@ func dial(address string) (*kcp.UDPSession, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.SetReadBuffer(socketBuffer)
-	s.SetWriteBuffer(socketBuffer)
+	setBuffers(s)
 	tune(s)
 	return s, nil
 }

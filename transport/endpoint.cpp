@@ -44,7 +44,14 @@ ConnectionHandle Endpoint::add(Connection connection, const SocketAddress& peer,
   by_cid_[connection.local_cid()] = handle;
   by_peer_.emplace(peer, handle);
   ++half_open_;
-  connections_.emplace(handle, Entry{std::move(connection), peer, accepted_from, std::nullopt, false, false, true});
+  connections_.emplace(handle, Entry{.connection = std::move(connection),
+                                       .peer = peer,
+                                       .accepted_from = accepted_from,
+                                       .timer = std::nullopt,
+                                       .ready = false,
+                                       .touched = false,
+                                       .stale = false,
+                                       .half_open = true});
   return handle;
 }
 
@@ -110,8 +117,10 @@ void Endpoint::handle_datagram(Instant now, const SocketAddress& from, std::span
     return;
   }
   if (auto handle = route(from, datagram)) {
-    find(*handle)->connection.handle_datagram(now, from, datagram);
-    refresh(*handle, true);
+    Entry& e = *find(*handle);
+    e.connection.handle_datagram(now, from, datagram);
+    make_ready(*handle, e);
+    after_activity(*handle, e);
     return;
   }
   if (*type == wire::PacketType::Initiation && responder_) {
@@ -170,7 +179,8 @@ std::optional<Transmit> Endpoint::poll_transmit(Instant now, std::span<std::uint
     if (e == nullptr) continue;  // forgotten meanwhile
     e->ready = false;
     auto transmit = e->connection.poll_transmit(now, out);
-    refresh(handle, transmit.has_value());
+    if (transmit) make_ready(handle, *e);
+    after_activity(handle, *e);
     if (transmit) return transmit;
   }
   return std::nullopt;
@@ -179,17 +189,20 @@ std::optional<Transmit> Endpoint::poll_transmit(Instant now, std::span<std::uint
 std::optional<Instant> Endpoint::poll_timeout() const {
   std::optional<Instant> earliest;
   if (!timers_.empty()) earliest = timers_.begin()->first;
-  // Connections the application touched since: their deadline may be earlier now.
-  for (const ConnectionHandle handle : touched_) {
-    auto it = connections_.find(handle);
-    if (it == connections_.end()) continue;
-    if (auto t = it->second.connection.poll_timeout(); t && (!earliest || *t < *earliest)) earliest = t;
+  // Connections touched since their last refresh: their deadline may be earlier now.
+  for (const auto* list : {&touched_, &stale_}) {
+    for (const ConnectionHandle handle : *list) {
+      auto it = connections_.find(handle);
+      if (it == connections_.end()) continue;
+      if (auto t = it->second.connection.poll_timeout(); t && (!earliest || *t < *earliest)) earliest = t;
+    }
   }
   return earliest;
 }
 
 void Endpoint::handle_timeout(Instant now) {
   refresh_touched();
+  refresh_stale();
   // Each due connection once: its new deadline goes back into the set.
   due_.clear();
   for (auto it = timers_.begin(); it != timers_.end() && it->first <= now; ++it) due_.push_back(it->second);
@@ -212,10 +225,43 @@ void Endpoint::refresh_touched() {
   touched_.clear();
 }
 
+void Endpoint::make_ready(ConnectionHandle handle, Entry& e) {
+  if (e.ready) return;
+  e.ready = true;
+  ready_.push_back(handle);
+}
+
+void Endpoint::after_activity(ConnectionHandle handle, Entry& e) {
+  // Closing and leaving the half-open state change what route() and accept() see: at once. The
+  // rest (events, deadline) can wait for the next poll_event, handle_timeout or poll_timeout.
+  const ConnectionState state = e.connection.state();
+  const bool handshaking = state == ConnectionState::handshaking || state == ConnectionState::confirming;
+  if (state == ConnectionState::closed || (e.half_open && !handshaking)) {
+    refresh(handle, false);  // may forget it: e is not used after this
+    return;
+  }
+  if (!e.stale) {
+    e.stale = true;
+    stale_.push_back(handle);
+  }
+}
+
+void Endpoint::refresh_stale() {
+  // refresh() can add nothing to stale_, so the loop is over a fixed list.
+  for (const ConnectionHandle handle : stale_) {
+    if (Entry* e = find(handle); e != nullptr && e->stale) {
+      e->stale = false;
+      refresh(handle, false);
+    }
+  }
+  stale_.clear();
+}
+
 void Endpoint::refresh(ConnectionHandle handle, bool ready) {
   auto it = connections_.find(handle);
   if (it == connections_.end()) return;
   Entry& e = it->second;
+  e.stale = false;
   collect_events(handle, e.connection);
   const ConnectionState state = e.connection.state();
   if (state == ConnectionState::closed) {
@@ -231,10 +277,7 @@ void Endpoint::refresh(ConnectionHandle handle, bool ready) {
     if (deadline) timers_.insert({*deadline, handle});
     e.timer = deadline;
   }
-  if (ready && !e.ready) {
-    e.ready = true;
-    ready_.push_back(handle);
-  }
+  if (ready) make_ready(handle, e);
 }
 
 void Endpoint::leave_half_open(ConnectionHandle handle, Entry& e) {
@@ -254,7 +297,7 @@ void Endpoint::forget(std::map<ConnectionHandle, Entry>::iterator it) {
   if (e.half_open) leave_half_open(it->first, e);
   if (e.timer) timers_.erase({*e.timer, it->first});
   by_cid_.erase(e.connection.local_cid());
-  // A stale handle in ready_ or touched_ is skipped when it comes up.
+  // A forgotten handle in ready_, touched_ or stale_ is skipped when it comes up.
   connections_.erase(it);
 }
 
@@ -271,6 +314,7 @@ void Endpoint::collect_events(ConnectionHandle handle, Connection& connection) {
 
 std::optional<EndpointEvent> Endpoint::poll_event() {
   refresh_touched();
+  refresh_stale();
   if (events_.empty()) return std::nullopt;
   EndpointEvent e = std::move(events_.front());
   events_.pop_front();

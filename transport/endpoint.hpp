@@ -91,6 +91,7 @@ class Endpoint {
     std::optional<Instant> timer;  // its entry in timers_
     bool ready = false;            // in ready_
     bool touched = false;          // in touched_
+    bool stale = false;            // in stale_
     bool half_open = true;         // handshaking or confirming, counted in half_open_, in by_peer_
   };
   struct CidHash {
@@ -107,6 +108,11 @@ class Endpoint {
   // brought up to date; a closed connection is forgotten.
   void refresh(ConnectionHandle handle, bool ready);
   void refresh_touched();
+  void make_ready(ConnectionHandle handle, Entry& e);
+  // After a datagram or a transmit: the connection's events and deadline are refreshed lazily
+  // (once per batch, not once per packet), a close or the end of its handshake at once.
+  void after_activity(ConnectionHandle handle, Entry& e);
+  void refresh_stale();
   void forget(std::map<ConnectionHandle, Entry>::iterator it);
   void leave_half_open(ConnectionHandle handle, Entry& e);
 
@@ -119,7 +125,8 @@ class Endpoint {
   std::unordered_multimap<SocketAddress, ConnectionHandle> by_peer_;  // half-open ones only
   std::set<std::pair<Instant, ConnectionHandle>> timers_;
   std::deque<ConnectionHandle> ready_;
-  std::vector<ConnectionHandle> touched_;
+  std::vector<ConnectionHandle> touched_;  // the application may have changed them: refresh, ready
+  std::vector<ConnectionHandle> stale_;    // events and deadline not yet refreshed
   std::vector<ConnectionHandle> due_;  // scratch for handle_timeout
   std::size_t half_open_ = 0;
   std::deque<std::pair<SocketAddress, std::vector<std::uint8_t>>> stateless_out_;  // cookie replies

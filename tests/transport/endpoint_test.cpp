@@ -221,6 +221,74 @@ TEST(Endpoint, QueuesOfADriverThatDoesNotDrainStayBounded) {
   EXPECT_EQ(lone.connection_count(), 0u);
 }
 
+// A driver that hands the endpoint a whole batch of datagrams before it takes events (as the
+// I/O layer does): the endpoint refreshes a connection once per batch, yet the deadline a datagram
+// set (here the delayed ACK) is in poll_timeout at once, and the events wait in poll_event.
+TEST(Endpoint, DeadlinesAndEventsOfABatchAreThereBeforeEventsAreTaken) {
+  SeededRandom rng(21);
+  Endpoint server(server_config(), rng), client({}, rng);
+  Instant now{};
+  std::array<std::uint8_t, 1500> out{};
+  // Moves every waiting datagram both ways, fires due timers and takes every event, until quiet.
+  const auto settle = [&](int rounds) {
+    for (int i = 0; i < rounds; ++i) {
+      now += std::chrono::milliseconds(10);
+      for (Endpoint* e : {&server, &client}) {
+        if (auto t = e->poll_timeout(); t && *t <= now) e->handle_timeout(now);
+      }
+      while (auto t = client.poll_transmit(now, out)) server.handle_datagram(now, kClient1, std::span(out).first(t->size));
+      while (auto t = server.poll_transmit(now, out)) client.handle_datagram(now, kServer, std::span(out).first(t->size));
+      while (server.poll_event()) {
+      }
+      while (client.poll_event()) {
+      }
+    }
+  };
+  const auto handle = client.connect(psk_config(), kServer, now);
+  ASSERT_TRUE(handle);
+  settle(100);
+  ASSERT_TRUE(client.connection(*handle)->is_established());
+  // A first write, which also has the path MTU searched (it is probed while data flows).
+  Connection* c = client.connection(*handle);
+  const auto stream = c->open_stream();
+  ASSERT_TRUE(stream);
+  const std::array<std::uint8_t, 5> hello = {'h', 'e', 'l', 'l', 'o'};
+  ASSERT_EQ(*c->stream_write(*stream, hello), hello.size());
+  settle(500);  // every ACK delivered: 5 quiet seconds
+  ASSERT_EQ(server.connection_count(), 1u);
+  const std::optional<Instant> idle_deadline = server.poll_timeout();
+  ASSERT_TRUE(idle_deadline);
+  ASSERT_GT(*idle_deadline, now + std::chrono::seconds(1));
+
+  // A small write on a second stream: one ack-eliciting packet, which the server acknowledges
+  // within its max_ack_delay (a second packet would have it acknowledge at once).
+  c = client.connection(*handle);
+  const auto second = c->open_stream();
+  ASSERT_TRUE(second);
+  ASSERT_EQ(*c->stream_write(*second, hello), hello.size());
+  std::size_t packets = 0;
+  while (auto t = client.poll_transmit(now, out)) {
+    server.handle_datagram(now, kClient1, std::span(out).first(t->size));
+    ++packets;
+  }
+  ASSERT_EQ(packets, 1u);
+  // Nothing to send yet (the ACK is delayed); no event taken.
+  EXPECT_FALSE(server.poll_transmit(now, out));
+  const std::optional<Instant> ack_deadline = server.poll_timeout();
+  ASSERT_TRUE(ack_deadline);
+  EXPECT_LE(*ack_deadline, now + psk_config().max_ack_delay);
+
+  // The new stream is an event; at the deadline the ACK goes out.
+  bool opened = false;
+  while (auto e = server.poll_event()) {
+    opened = opened || (e->kind == EndpointEvent::Kind::connection &&
+                        e->event.kind == ConnectionEvent::Kind::stream_opened && e->event.stream_id == *second);
+  }
+  EXPECT_TRUE(opened);
+  server.handle_timeout(*ack_deadline);
+  EXPECT_TRUE(server.poll_transmit(*ack_deadline, out));
+}
+
 // A client process that restarts on the same ip:port: a fresh Endpoint (new keys, new connection
 // ids) behind the same simulated host.
 class RestartingClient final : public sim::Node {

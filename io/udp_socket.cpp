@@ -119,6 +119,9 @@ struct UdpSocket::State {
   std::vector<ControlBuffer> receive_controls;
   std::vector<ReceivedDatagram> received;
   std::size_t delivered = 0;
+  // Headers the kernel may have written to since they were last set up: those of the messages the
+  // last call returned and the one after (a call that stops at an error may have begun it).
+  std::size_t receive_headers_written = 0;
 
   // Send side, reused between calls. One message per run of datagrams (one datagram without GSO);
   // its iovecs point straight at the caller's buffers, so nothing is copied.
@@ -132,6 +135,7 @@ struct UdpSocket::State {
   int fd() { return socket.native_handle(); }
   std::error_code configure(const UdpSocketOptions& options);
   void allocate_receive_ring();
+  void reset_receive_header(std::size_t slot);
   std::size_t build_send_messages(std::span<const OutgoingDatagram> batch);
   void split_received(const mmsghdr& message, std::size_t slot);
 };
@@ -181,7 +185,21 @@ void UdpSocket::State::allocate_receive_ring() {
   received.reserve(kReceiveSlots);
   for (std::size_t slot = 0; slot < kReceiveSlots; ++slot) {
     receive_iovecs[slot] = {receive_bytes.get() + slot * kReceiveSlotBytes, kReceiveSlotBytes};
+    reset_receive_header(slot);
   }
+  receive_headers_written = 0;
+}
+
+void UdpSocket::State::reset_receive_header(std::size_t slot) {
+  msghdr& header = receive_messages[slot].msg_hdr;
+  header = {};
+  header.msg_name = &receive_addresses[slot];
+  header.msg_namelen = sizeof(sockaddr_storage);
+  header.msg_iov = &receive_iovecs[slot];
+  header.msg_iovlen = 1;
+  header.msg_control = receive_controls[slot].bytes.data();
+  header.msg_controllen = kControlBytes;
+  receive_messages[slot].msg_len = 0;
 }
 
 void UdpSocket::State::split_received(const mmsghdr& message, std::size_t slot) {
@@ -268,23 +286,15 @@ Result<std::span<const ReceivedDatagram>> UdpSocket::receive(std::size_t max_dat
     s.received.clear();
     s.delivered = 0;
     const std::size_t want = std::min(max_datagrams, kReceiveSlots);
-    for (std::size_t slot = 0; slot < want; ++slot) {
-      msghdr& header = s.receive_messages[slot].msg_hdr;
-      header = {};
-      header.msg_name = &s.receive_addresses[slot];
-      header.msg_namelen = sizeof(sockaddr_storage);
-      header.msg_iov = &s.receive_iovecs[slot];
-      header.msg_iovlen = 1;
-      header.msg_control = s.receive_controls[slot].bytes.data();
-      header.msg_controllen = kControlBytes;
-      s.receive_messages[slot].msg_len = 0;
-    }
+    // Only the headers the last call used need setting up again (most calls find few messages).
+    for (std::size_t slot = 0; slot < s.receive_headers_written; ++slot) s.reset_receive_header(slot);
     int count = -1;
     // Bounded: each ICMP error is consumed by the call that reports it.
     for (int attempt = 0; attempt < 16; ++attempt) {
       count = ::recvmmsg(s.fd(), s.receive_messages.data(), static_cast<unsigned>(want),
                          MSG_DONTWAIT, nullptr);
       ++s.counters.receive_calls;
+      s.receive_headers_written = std::min(static_cast<std::size_t>(std::max(count, 0)) + 1, want);
       if (count >= 0 || (errno != EINTR && !is_receive_icmp_error(errno))) break;
     }
     if (count < 0) {

@@ -13,7 +13,9 @@
 // an ordered timer set, connections with something to send wait in a ready queue (taken round
 // robin), and the half-open count and the handshaking connections by address are kept as they
 // change. A connection the application touched through connection() is looked at again before the
-// next poll (its deadline or readiness may have changed).
+// next poll (its deadline or readiness may have changed). One that took a datagram or sent one has
+// its events and deadline brought up to date once per batch: at the next poll_event or
+// handle_timeout (poll_timeout looks at it meanwhile); a close or the end of its handshake at once.
 #pragma once
 
 #include <cstdint>

@@ -289,6 +289,35 @@ TEST_F(UdpSocketTest, GsoRunArrivesAsSeparateDatagramsWithTheirBoundaries) {
   EXPECT_EQ(plain_receiver.counters().received_messages, run.size());
 }
 
+// The receive headers are set up again only where the kernel wrote to them. A single datagram
+// leaves its header with no room for control data (it came without a GRO cmsg): the GSO run that
+// lands in the same slot on the next call must still be split at its boundaries.
+TEST_F(UdpSocketTest, ReceiveHeadersAreFreshForEveryCall) {
+  auto sender = open_socket(loopback_v4());
+  auto other = open_socket(loopback_v4());
+  auto receiver = open_socket(loopback_v4());
+  if (!sender.capabilities().gso || !receiver.capabilities().gro) GTEST_SKIP() << "kernel without UDP GSO/GRO";
+  const SocketAddress to = receiver.local_address();
+  for (int round = 0; round < 3; ++round) {
+    const auto single = payload(static_cast<std::uint32_t>(round), 77);
+    ASSERT_EQ(*other.send(std::vector<OutgoingDatagram>{{to, single}}), 1u);
+    const auto got_single = receive(receiver, 1, 64);
+    ASSERT_EQ(got_single.size(), 1u);
+    EXPECT_EQ(got_single[0].bytes, single);
+    EXPECT_EQ(got_single[0].from, other.local_address());
+
+    std::vector<std::vector<std::uint8_t>> run;
+    for (std::uint32_t i = 0; i < 8; ++i) run.push_back(payload(10 * static_cast<std::uint32_t>(round) + i, 1200));
+    std::vector<OutgoingDatagram> batch;
+    for (const auto& p : run) batch.push_back({to, p});
+    ASSERT_EQ(*sender.send(batch), run.size());
+    const auto got_run = receive(receiver, run.size(), 64);
+    expect_same(got_run, run);
+    for (const auto& d : got_run) EXPECT_EQ(d.from, sender.local_address());
+  }
+  expect_nothing_more(receiver);
+}
+
 TEST_F(UdpSocketTest, GsoRunsStopAtTheKernelLimits) {
   auto sender = open_socket(loopback_v4());
   if (!sender.capabilities().gso) GTEST_SKIP() << "kernel without UDP GSO";

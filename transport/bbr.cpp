@@ -103,23 +103,34 @@ void Bbr::on_packet_sent(Instant now, std::uint64_t bytes_in_flight_after, std::
 }
 
 void Bbr::on_ack(Instant now, const AckedPacket& acked, const RttEstimator& rtt, std::uint64_t bytes_in_flight,
-                 bool) {
+                 bool app_limited) {
+  on_acks(now, std::span(&acked, 1), rtt, bytes_in_flight, app_limited);
+}
+
+void Bbr::on_acks(Instant now, std::span<const AckedPacket> acked, const RttEstimator& rtt,
+                  std::uint64_t bytes_in_flight, bool) {
+  if (acked.empty()) return;
   round_start_ = false;
-  const RateSample* rs = acked.rate_sample ? &*acked.rate_sample : nullptr;
+  std::uint64_t acked_bytes = 0;
+  const RateSample* rs = nullptr;
+  for (const AckedPacket& a : acked) {
+    acked_bytes += a.bytes;
+    if (a.rate_sample) rs = &*a.rate_sample;  // in send order: the last is the newest
+  }
   // The estimator's count when there is a sample (rounds are measured in it), else our own.
-  delivered_ = rs ? std::max(delivered_, rs->delivered) : delivered_ + acked.bytes;
+  delivered_ = rs ? std::max(delivered_, rs->delivered) : delivered_ + acked_bytes;
   if (rs) {
     update_round(*rs);
     update_bandwidth(*rs);
   }
-  update_cycle_phase(now, bytes_in_flight + acked.bytes);
+  update_cycle_phase(now, bytes_in_flight + acked_bytes);
   check_full_bandwidth(rs);
   check_drain(now, bytes_in_flight);
-  update_min_rtt(now, std::max(now - acked.sent_time, Duration::zero()), bytes_in_flight);
+  update_min_rtt(now, std::max(now - acked.back().sent_time, Duration::zero()), bytes_in_flight);
   if (rs && rs->delivered_bytes > 0) idle_restart_ = false;
-  update_ack_aggregation(now, acked.bytes);
+  update_ack_aggregation(now, acked_bytes);
   update_pacing_rate(rtt);
-  update_cwnd(acked.bytes);
+  update_cwnd(acked_bytes);
 }
 
 void Bbr::update_ack_aggregation(Instant now, std::uint64_t acked_bytes) {

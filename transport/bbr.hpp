@@ -89,6 +89,10 @@ class Bbr final : public CongestionController {
   // The rate sample decides app-limitedness; the `app_limited` argument is not used.
   void on_ack(Instant now, const AckedPacket& acked, const RttEstimator& rtt, std::uint64_t bytes_in_flight,
               bool app_limited) override;
+  // The model moves once per ACK, as Linux's does: on the rate sample of the most recently sent
+  // packet acknowledged, the RTT of that packet, and the bytes all of them delivered.
+  void on_acks(Instant now, std::span<const AckedPacket> acked, const RttEstimator& rtt,
+               std::uint64_t bytes_in_flight, bool app_limited) override;
   void on_congestion_event(Instant now, Instant sent_time_of_lost, bool persistent,
                            const RttEstimator& rtt) override;
   // Nothing was reduced, so only the recovery period the event started is undone.

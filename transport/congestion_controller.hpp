@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -62,6 +63,12 @@ class CongestionController {
   // must not grow (RFC 9002 section 7.8, RFC 9438 section 5.8).
   virtual void on_ack(Instant now, const AckedPacket& acked, const RttEstimator& rtt,
                       std::uint64_t bytes_in_flight, bool app_limited) = 0;
+  // Every in-flight packet one ACK frame newly acknowledged, in send order. By default on_ack for
+  // each; a controller whose model works per ACK (BBR, as Linux runs it) takes them as one.
+  virtual void on_acks(Instant now, std::span<const AckedPacket> acked, const RttEstimator& rtt,
+                       std::uint64_t bytes_in_flight, bool app_limited) {
+    for (const AckedPacket& a : acked) on_ack(now, a, rtt, bytes_in_flight, app_limited);
+  }
 
   // Loss of packets (or an ECN-CE mark) detected at `now`; sent_time_of_lost is the send time of
   // the most recently sent lost packet. Events for packets sent before the current recovery period

@@ -149,6 +149,7 @@ struct Connection::State {
   // Streams and datagrams.
   stream::ConnectionStreams streams;
   std::vector<stream::SentStreamFrame> sent_scratch;  // what one packet carried for the streams
+  std::vector<AckedPacket> acked_scratch;             // one ACK's in-flight packets, for cc
   stream::DatagramQueue datagrams;
 
   Deque<ConnectionEvent> events;
@@ -556,14 +557,15 @@ struct Connection::State {
   std::error_code handle(Instant t, const wire::Stream& f) { return streams.on_stream(f, t, rtt.smoothed()); }
 
   void on_ack_outcome(Instant t, const AckOutcome& outcome) {
+    acked_scratch.clear();
     for (const SentPacket& p : outcome.acked) {
       if (p.ack_frame_largest) received.on_ack_frame_acked(*p.ack_frame_largest);
       for (std::uint32_t k = 0; k < p.frame_count; ++k) on_frame_acked(p.first_frame + k);
-      if (p.in_flight && cc) {
-        cc->on_ack(t, AckedPacket{p.packet_number, p.time_sent, p.size, p.rate_sample}, rtt,
-                   loss.sent_packets().bytes_in_flight(), app_limited);
-      }
+      if (p.in_flight) acked_scratch.push_back(AckedPacket{p.packet_number, p.time_sent, p.size, p.rate_sample});
       pmtud.on_packet_acked(p.packet_number, p.size, t);
+    }
+    if (cc && !acked_scratch.empty()) {
+      cc->on_acks(t, acked_scratch, rtt, loss.sent_packets().bytes_in_flight(), app_limited);
     }
     on_lost(t, outcome.lost, outcome.persistent_congestion);
     // After the new losses, so that a real one among them keeps the reduction in place.

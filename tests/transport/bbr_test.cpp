@@ -9,6 +9,7 @@
 #include <limits>
 #include <optional>
 #include <set>
+#include <vector>
 
 #include "common/random.hpp"
 #include "transport/delivery_rate.hpp"
@@ -146,6 +147,27 @@ TEST(Bbr, SamplesShorterThanTheMinRttAreIgnored) {
   acked.rate_sample->delivered_bytes = 100'000;  // 10 MB/s over 10 ms: a reordering artefact
   bbr.on_ack(feed.now() + milliseconds(1), acked, feed.rtt(), 10'000, false);
   EXPECT_EQ(bbr.bandwidth(), 1'000'000u);
+}
+
+// One ACK frame acknowledging several packets moves the model once, as Linux's per-ACK update
+// does: on the rate sample of the most recently sent of them (an older packet's sample, here a
+// higher one, does not count), the RTT of that packet, and the bytes all of them delivered.
+TEST(Bbr, AnAckOfManyPacketsMovesTheModelOnceOnTheNewestSample) {
+  Bbr bbr(kMss);
+  RoundFeeder feed(bbr);
+  feed.round(1'000'000, 10'000);
+  const std::uint64_t window = bbr.congestion_window();
+  const Instant now = feed.now() + milliseconds(20);
+  std::vector<AckedPacket> acked;
+  acked.push_back(acked_at(now, kMss, 2 * kMss, 3'000'000));  // sent first, the highest rate
+  acked.push_back(acked_at(now, kMss, 3 * kMss, 1'500'000));
+  acked.push_back(acked_at(now, kMss, 4 * kMss, 1'200'000));  // sent last: the one sample used
+  acked.back().sent_time = now - milliseconds(15);
+  bbr.on_acks(now, acked, feed.rtt(), 10'000, false);
+  EXPECT_EQ(bbr.bandwidth(), 1'200'000u);
+  EXPECT_EQ(bbr.min_rtt(), milliseconds(15));
+  // Startup: the window grows by everything acknowledged.
+  EXPECT_EQ(bbr.congestion_window(), window + 3 * kMss);
 }
 
 // Like Linux: the first window's worth of ACKs grows the window as slow start would, then the

@@ -196,11 +196,12 @@ double measure_srudp(const bench::Placement& where, int streams, std::size_t byt
   const double seconds = end ? std::chrono::duration<double>(*end - start).count() : 0;
   char state[400];
   std::snprintf(state, sizeof state,
-                "srtt %.0f us, min rtt %.0f us, cwnd %llu B, %.2f%% of packets declared lost, %llu B per packet, "
+                "srtt %.0f us, min rtt %.0f us, cwnd %llu B, %llu packets sent, %.2f%% of them declared lost, %llu B per packet, "
                 "%.3f packets from the receiver per packet sent; sending thread %.0f%% busy, receiving thread %.0f%%",
                 std::chrono::duration<double, std::micro>(stats.smoothed_rtt).count(),
                 std::chrono::duration<double, std::micro>(stats.min_rtt).count(),
-                static_cast<unsigned long long>(stats.congestion_window), 100 * stats.loss_rate(),
+                static_cast<unsigned long long>(stats.congestion_window),
+                static_cast<unsigned long long>(stats.packets_sent), 100 * stats.loss_rate(),
                 static_cast<unsigned long long>(stats.packets_sent ? stats.bytes_sent / stats.packets_sent : 0),
                 stats.packets_sent ? static_cast<double>(receiver_stats.packets_sent) / static_cast<double>(stats.packets_sent) : 0.0,
                 seconds > 0 ? 100 * sender_cpu / seconds : 0.0, seconds > 0 ? 100 * receiver_cpu / seconds : 0.0);

@@ -187,9 +187,8 @@ LossDetection::DetectedLosses LossDetection::detect_lost_packets(Instant now, Rt
   std::vector<std::uint64_t> lost_pns;
 
   const auto& outstanding = sent_.outstanding();
-  for (auto it = outstanding.begin(); it != outstanding.end() && it->first <= *largest_acked;
-       ++it) {
-    const SentPacket& p = it->second;
+  for (const auto& [pn, p] : outstanding) {
+    if (pn > *largest_acked) break;
     if (!previous_pn || !sent_.only_skipped_between(*previous_pn, p.packet_number)) {
       run_start.reset();
     }

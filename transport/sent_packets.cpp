@@ -47,8 +47,7 @@ std::error_code SentPackets::on_packet_sent(SentPacket packet) {
   if (packet.ack_eliciting) ++ack_eliciting_in_flight_;
   const bool ack_only = !packet.ack_eliciting && !packet.in_flight;
   const std::uint64_t pn = packet.packet_number;
-  OutstandingPackets& packets = outstanding_->packets;
-  packets.emplace_hint(packets.end(), pn, std::move(packet));
+  outstanding_.push_back(std::move(packet));
   if (ack_only) {
     ack_only_.push_back(pn);
     forget_old_ack_only_packets();
@@ -63,7 +62,7 @@ void SentPackets::forget_old_ack_only_packets() {
   // outstanding stay below 2 * kMaxAckOnlyPackets.
   if (ack_only_.size() <= 2 * kMaxAckOnlyPackets) return;
   while (ack_only_.size() > kMaxAckOnlyPackets) {
-    outstanding_->packets.erase(ack_only_.front());  // never in flight nor ack-eliciting: no counter changes
+    outstanding_.take(ack_only_.front());  // never in flight nor ack-eliciting: no counter changes
     ack_only_.pop_front();
   }
 }
@@ -89,11 +88,10 @@ std::error_code SentPackets::validate(const wire::Ack& ack) const {
   return {};
 }
 
-SentPacket SentPackets::take(OutstandingPackets::iterator it) {
-  SentPacket p = std::move(it->second);
-  outstanding_->packets.erase(it);
-  if (p.in_flight) bytes_in_flight_ -= p.size;
-  if (p.ack_eliciting) --ack_eliciting_in_flight_;
+std::optional<SentPacket> SentPackets::take(std::uint64_t pn) {
+  std::optional<SentPacket> p = outstanding_.take(pn);
+  if (p && p->in_flight) bytes_in_flight_ -= p->size;
+  if (p && p->ack_eliciting) --ack_eliciting_in_flight_;
   return p;
 }
 
@@ -106,24 +104,28 @@ Result<AckResult> SentPackets::on_ack_received(const wire::Ack& ack, Instant now
   AckResult result;
   result.ack_delay = std::chrono::microseconds(std::min(ack.ack_delay_us, kMaxAckDelayUs));
 
-  OutstandingPackets& packets = outstanding_->packets;
   std::optional<Instant> largest_time_sent;
   bool any_ack_eliciting = false;
   // Ranges are newest first; walk them oldest first so newly_acked comes out ascending. Each
-  // range costs one map lookup plus one step per packet it newly acknowledges.
+  // range costs one step per outstanding number it overlaps.
   for (auto r = ack.ranges.rbegin(); r != ack.ranges.rend(); ++r) {
-    // Ranges an ACK keeps repeating mostly lie below everything still outstanding: no lookup.
-    if (packets.empty() || r->largest < packets.begin()->first) continue;
-    auto it = packets.lower_bound(r->smallest);
-    while (it != packets.end() && it->first <= r->largest) {
-      const auto next = std::next(it);
-      if (it->first == largest) largest_time_sent = it->second.time_sent;
-      any_ack_eliciting = any_ack_eliciting || it->second.ack_eliciting;
+    if (outstanding_.empty()) break;
+    // Ranges an ACK keeps repeating mostly lie below everything still outstanding.
+    if (r->largest < outstanding_.first_number()) continue;
+    const std::uint64_t last = std::min(r->largest, outstanding_.last_number());
+    for (std::uint64_t pn = std::max(r->smallest, outstanding_.first_number()); pn <= last; ++pn) {
+      const SentPacket* p = outstanding_.find(pn);
+      if (p == nullptr) continue;
+      if (pn == largest) largest_time_sent = p->time_sent;
+      any_ack_eliciting = any_ack_eliciting || p->ack_eliciting;
+      if (p->in_flight) bytes_in_flight_ -= p->size;
+      if (p->ack_eliciting) --ack_eliciting_in_flight_;
       // One allocation for the usual ACK (a few packets) rather than one per doubling; none for
       // an ACK that acknowledges nothing new.
-      if (result.newly_acked.empty()) result.newly_acked.reserve(std::min<std::size_t>(packets.size(), 16));
-      result.newly_acked.push_back(take(it));
-      it = next;
+      if (result.newly_acked.empty()) result.newly_acked.reserve(std::min<std::size_t>(outstanding_.size(), 16));
+      result.newly_acked.push_back(*p);
+      outstanding_.erase(pn);
+      if (outstanding_.empty()) break;
     }
   }
   // In send order, as the estimator expects.
@@ -136,11 +138,7 @@ Result<AckResult> SentPackets::on_ack_received(const wire::Ack& ack, Instant now
   return result;
 }
 
-std::optional<SentPacket> SentPackets::remove(std::uint64_t pn) {
-  const auto it = outstanding_->packets.find(pn);
-  if (it == outstanding_->packets.end()) return std::nullopt;
-  return take(it);
-}
+std::optional<SentPacket> SentPackets::remove(std::uint64_t pn) { return take(pn); }
 
 bool SentPackets::was_skipped(std::uint64_t pn) const {
   return std::binary_search(skipped_.begin(), skipped_.end(), pn);

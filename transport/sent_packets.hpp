@@ -8,7 +8,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <system_error>
@@ -16,40 +15,16 @@
 
 #include "common/deque.hpp"
 #include "common/random.hpp"
-#include "common/recycling_resource.hpp"
 #include "common/result.hpp"
 #include "common/time.hpp"
 #include "transport/congestion_controller.hpp"
 #include "transport/delivery_rate.hpp"
+#include "transport/outstanding_packets.hpp"
 #include "wire/frame.hpp"
 
 namespace srudp::transport {
 
 using wire::AckRange;
-
-struct SentPacket {
-  std::uint64_t packet_number = 0;
-  Instant time_sent{};
-  std::size_t size = 0;         // bytes on the wire; counted in bytes_in_flight when in_flight
-  bool ack_eliciting = false;   // carries a frame other than ACK, PADDING (and CLOSE)
-  bool in_flight = false;       // ack-eliciting or padding: counts against the congestion window
-  // Largest Acknowledged of the ACK frame this packet carried, if any: once this packet is
-  // acknowledged, the receiver side may stop reporting what that ACK covered (ACK of ACKs).
-  std::optional<std::uint64_t> ack_frame_largest;
-  // Opaque handles the connection attaches, consecutive numbers first_frame .. first_frame +
-  // frame_count - 1 (indices into its record of sent frames): what to resend when the packet is
-  // lost, what is delivered when it is acknowledged. A range, so a sent packet allocates nothing.
-  std::uint64_t first_frame = 0;
-  std::uint32_t frame_count = 0;
-  // Filled in by SentPackets: the delivery counters when an in-flight packet was sent, and, once
-  // it is acknowledged, the rate sample it yields (none for packets not in flight).
-  DeliverySnapshot delivery;
-  std::optional<RateSample> rate_sample;
-};
-
-// Outstanding packets by number. Nodes the map frees are kept for the next packets sent
-// (common/recycling_resource.hpp), so a steady flow allocates nothing from the heap per packet.
-using OutstandingPackets = std::pmr::map<std::uint64_t, SentPacket>;
 
 struct AckResult {
   std::vector<SentPacket> newly_acked;  // ascending packet numbers; empty for a duplicate ACK
@@ -93,7 +68,8 @@ class SentPackets {
   //   malformed: no ranges, a range with smallest > largest, ranges not descending and disjoint.
   //   protocol_violation: a range covers a number above the largest sent, below the first number,
   //   or one we skipped on purpose (the peer claims packets that never existed).
-  // Cost: O(ranges * log(outstanding) + newly acked), independent of the numeric span of a range.
+  // Cost: O(ranges + the span of outstanding numbers the ranges overlap), independent of the
+  // numeric span of a range.
   Result<AckResult> on_ack_received(const wire::Ack& ack, Instant now);
 
   // Removes one outstanding packet (declared lost) and returns it; nullopt if not outstanding.
@@ -101,7 +77,7 @@ class SentPackets {
   std::optional<SentPacket> remove(std::uint64_t pn);
 
   // Outstanding packets by number (ascending): neither acknowledged nor declared lost.
-  const OutstandingPackets& outstanding() const { return outstanding_->packets; }
+  const OutstandingPackets& outstanding() const { return outstanding_; }
   // True when every number strictly between a and b (a < b) was skipped on purpose (and is still
   // remembered), i.e. no packet we sent lies between them. True when they are adjacent.
   bool only_skipped_between(std::uint64_t a, std::uint64_t b) const;
@@ -117,17 +93,10 @@ class SentPackets {
 
  private:
   std::error_code validate(const wire::Ack& ack) const;
-  SentPacket take(OutstandingPackets::iterator it);
+  std::optional<SentPacket> take(std::uint64_t pn);
   void forget_old_ack_only_packets();
 
-  // Spare nodes kept: enough for the packets one ACK frees and the next sends take (about 13 KB).
-  static constexpr std::size_t kMaxSpareNodes = 64;
-  // The map and the pool its nodes come from, together, so they move as one.
-  struct Outstanding {
-    RecyclingResource pool{kMaxSpareNodes};
-    OutstandingPackets packets{&pool};  // after pool: gone before it
-  };
-  std::unique_ptr<Outstanding> outstanding_ = std::make_unique<Outstanding>();
+  OutstandingPackets outstanding_;
   std::uint64_t first_pn_;
   std::uint64_t next_pn_;
   bool next_pn_allocated_ = false;    // next_pn_ was handed out and awaits on_packet_sent

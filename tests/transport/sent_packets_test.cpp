@@ -384,7 +384,7 @@ TEST(SentPackets, AckOnlyPacketsNeverAcknowledgedStayBounded) {
   send(sp, rng, t0, true);  // in flight: must never be forgotten
   for (int i = 0; i < 10'000; ++i) send(sp, rng, t0, false);
   EXPECT_LE(sp.outstanding().size(), 2 * SentPackets::kMaxAckOnlyPackets + 1);
-  EXPECT_EQ(sp.outstanding().begin()->first, 0u);
+  EXPECT_EQ(sp.outstanding().first_number(), 0u);
   EXPECT_EQ(sp.ack_eliciting_in_flight(), 1u);
 }
 

@@ -1,0 +1,42 @@
+#include "transport/outstanding_packets.hpp"
+
+namespace srudp::transport {
+
+const SentPacket* OutstandingPackets::find(std::uint64_t pn) const {
+  if (count_ == 0 || pn < first_ || pn - first_ >= slots_.size()) return nullptr;
+  const Slot& slot = slots_[static_cast<std::size_t>(pn - first_)];
+  return slot.present ? &slot.packet : nullptr;
+}
+
+void OutstandingPackets::push_back(SentPacket packet) {
+  const std::uint64_t pn = packet.packet_number;
+  if (count_ == 0) {
+    slots_.clear();
+    first_ = pn;
+  }
+  // Numbers skipped on purpose between the newest and this one: empty slots.
+  while (first_ + slots_.size() < pn) slots_.emplace_back();
+  slots_.emplace_back(true, std::move(packet));
+  ++count_;
+}
+
+std::optional<SentPacket> OutstandingPackets::take(std::uint64_t pn) {
+  SentPacket* p = find(pn);
+  if (p == nullptr) return std::nullopt;
+  std::optional<SentPacket> out(std::move(*p));
+  erase(pn);
+  return out;
+}
+
+void OutstandingPackets::erase(std::uint64_t pn) {
+  slots_[static_cast<std::size_t>(pn - first_)].present = false;
+  --count_;
+  // The ring starts at the oldest outstanding packet.
+  while (!slots_.empty() && !slots_.front().present) {
+    slots_.pop_front();
+    ++first_;
+  }
+  if (slots_.empty() && slots_.capacity() > kMaxIdleSlots) slots_.shrink_to_fit();
+}
+
+}  // namespace srudp::transport

@@ -16,7 +16,7 @@ void OutstandingPackets::push_back(SentPacket packet) {
   }
   // Numbers skipped on purpose between the newest and this one: empty slots.
   while (first_ + slots_.size() < pn) slots_.emplace_back();
-  slots_.emplace_back(true, std::move(packet));
+  slots_.emplace_back(std::move(packet));
   ++count_;
 }
 

@@ -43,6 +43,8 @@ struct SentPacket {
 
 class OutstandingPackets {
   struct Slot {
+    Slot() = default;  // a number never sent
+    explicit Slot(SentPacket&& p) : present(true), packet(std::move(p)) {}
     bool present = false;
     SentPacket packet;
   };

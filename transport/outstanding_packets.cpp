@@ -10,10 +10,7 @@ const SentPacket* OutstandingPackets::find(std::uint64_t pn) const {
 
 void OutstandingPackets::push_back(SentPacket packet) {
   const std::uint64_t pn = packet.packet_number;
-  if (count_ == 0) {
-    slots_.clear();
-    first_ = pn;
-  }
+  if (count_ == 0) first_ = pn;  // an empty ring holds no slots: it starts here
   // Numbers skipped on purpose between the newest and this one: empty slots.
   while (first_ + slots_.size() < pn) slots_.emplace_back();
   slots_.emplace_back(std::move(packet));
@@ -28,7 +25,8 @@ std::optional<SentPacket> OutstandingPackets::take(std::uint64_t pn) {
   return out;
 }
 
-void OutstandingPackets::erase(std::uint64_t pn) {
+bool OutstandingPackets::erase(std::uint64_t pn) {
+  if (find(pn) == nullptr) return false;
   slots_[static_cast<std::size_t>(pn - first_)].present = false;
   --count_;
   // The ring starts at the oldest outstanding packet.
@@ -37,6 +35,7 @@ void OutstandingPackets::erase(std::uint64_t pn) {
     ++first_;
   }
   if (slots_.empty() && slots_.capacity() > kMaxIdleSlots) slots_.shrink_to_fit();
+  return true;
 }
 
 }  // namespace srudp::transport

@@ -57,11 +57,11 @@ class OutstandingPackets {
   // Ascending packet numbers; dereferences to (number, packet).
   class const_iterator {
    public:
-    using iterator_category = std::forward_iterator_tag;
+    using iterator_category = std::input_iterator_tag;  // * yields a pair by value
     using value_type = std::pair<std::uint64_t, const SentPacket&>;
     using difference_type = std::ptrdiff_t;
 
-    value_type operator*() const { return {owner_->first_ + index_, (*owner_).slots_[index_].packet}; }
+    value_type operator*() const { return {owner_->first_ + index_, owner_->slots_[index_].packet}; }
     const_iterator& operator++() {
       ++index_;
       skip_empty();
@@ -103,8 +103,8 @@ class OutstandingPackets {
   void push_back(SentPacket packet);
   // Removes outstanding packet `pn` and returns it; nullopt if it is not outstanding.
   std::optional<SentPacket> take(std::uint64_t pn);
-  // Removes outstanding packet `pn` (which find() returned) without copying it out.
-  void erase(std::uint64_t pn);
+  // Removes outstanding packet `pn` without copying it out; false if it is not outstanding.
+  bool erase(std::uint64_t pn);
 
  private:
   Deque<Slot> slots_;

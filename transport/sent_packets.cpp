@@ -62,7 +62,7 @@ void SentPackets::forget_old_ack_only_packets() {
   // outstanding stay below 2 * kMaxAckOnlyPackets.
   if (ack_only_.size() <= 2 * kMaxAckOnlyPackets) return;
   while (ack_only_.size() > kMaxAckOnlyPackets) {
-    outstanding_.take(ack_only_.front());  // never in flight nor ack-eliciting: no counter changes
+    outstanding_.erase(ack_only_.front());  // never in flight nor ack-eliciting: no counter changes
     ack_only_.pop_front();
   }
 }
@@ -88,10 +88,14 @@ std::error_code SentPackets::validate(const wire::Ack& ack) const {
   return {};
 }
 
+void SentPackets::uncount(const SentPacket& p) {
+  if (p.in_flight) bytes_in_flight_ -= p.size;
+  if (p.ack_eliciting) --ack_eliciting_in_flight_;
+}
+
 std::optional<SentPacket> SentPackets::take(std::uint64_t pn) {
   std::optional<SentPacket> p = outstanding_.take(pn);
-  if (p && p->in_flight) bytes_in_flight_ -= p->size;
-  if (p && p->ack_eliciting) --ack_eliciting_in_flight_;
+  if (p) uncount(*p);
   return p;
 }
 
@@ -118,8 +122,7 @@ Result<AckResult> SentPackets::on_ack_received(const wire::Ack& ack, Instant now
       if (p == nullptr) continue;
       if (pn == largest) largest_time_sent = p->time_sent;
       any_ack_eliciting = any_ack_eliciting || p->ack_eliciting;
-      if (p->in_flight) bytes_in_flight_ -= p->size;
-      if (p->ack_eliciting) --ack_eliciting_in_flight_;
+      uncount(*p);
       // One allocation for the usual ACK (a few packets) rather than one per doubling; none for
       // an ACK that acknowledges nothing new.
       if (result.newly_acked.empty()) result.newly_acked.reserve(std::min<std::size_t>(outstanding_.size(), 16));

@@ -59,8 +59,12 @@ TEST(OutstandingPackets, TakingTheOldestMovesTheStartPastEveryHole) {
   // Out of range, or never sent: nothing happens.
   EXPECT_FALSE(o.take(0));
   EXPECT_FALSE(o.take(100));
+  EXPECT_FALSE(o.erase(5));
+  EXPECT_FALSE(o.erase(3));
   EXPECT_EQ(o.size(), 2u);
-  EXPECT_TRUE(o.take(7));
+  EXPECT_EQ(o.first_number(), 6u);
+  EXPECT_TRUE(o.erase(7));
+  EXPECT_EQ(o.last_number(), 7u);  // a removed newest packet leaves its slot until the start passes it
   EXPECT_TRUE(o.take(6));
   EXPECT_TRUE(o.empty());
   // Empty, it starts again wherever the next packet is.

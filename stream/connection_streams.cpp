@@ -23,7 +23,8 @@ StreamTable::Config table_config(const ConnectionStreams::Config& c, Role role) 
 }
 
 // Writes `frame` when it fits whole.
-bool put(wire::Writer& w, const wire::Frame& frame) {
+template <wire::FrameAlternative T>
+bool put(wire::Writer& w, const T& frame) {
   return wire::encoded_size(frame) <= w.remaining() && !wire::encode_frame(frame, w);
 }
 

@@ -58,14 +58,14 @@ ReceiveBuffer::ReceiveBuffer(std::uint64_t window)
 
 std::size_t ReceiveBuffer::position(std::uint64_t rel) const noexcept {
   const std::size_t p = head_ + static_cast<std::size_t>(rel);
-  return p >= ring_.size() ? p - ring_.size() : p;
+  return p >= ring_size_ ? p - ring_size_ : p;
 }
 
 std::uint64_t ReceiveBuffer::find_bit(bool value, std::uint64_t a, std::uint64_t b) const noexcept {
   if (a >= b) return b;
   const std::size_t start = position(a);
   const std::size_t len = static_cast<std::size_t>(b - a);
-  const std::size_t first = std::min(len, ring_.size() - start);  // up to the end of the ring
+  const std::size_t first = std::min(len, ring_size_ - start);  // up to the end of the ring
   const std::size_t hit = find_in(bitmap_, value, start, start + first);
   if (hit < start + first) return a + (hit - start);
   if (first == len) return b;
@@ -76,7 +76,7 @@ void ReceiveBuffer::set_bits(std::uint64_t a, std::uint64_t b, bool value) noexc
   if (a >= b) return;
   const std::size_t start = position(a);
   const std::size_t len = static_cast<std::size_t>(b - a);
-  const std::size_t first = std::min(len, ring_.size() - start);
+  const std::size_t first = std::min(len, ring_size_ - start);
   assign_bits(bitmap_, start, start + first, value);
   assign_bits(bitmap_, 0, len - first, value);
 }
@@ -84,29 +84,30 @@ void ReceiveBuffer::set_bits(std::uint64_t a, std::uint64_t b, bool value) noexc
 void ReceiveBuffer::copy_in(std::uint64_t rel, std::span<const std::uint8_t> bytes) noexcept {
   if (bytes.empty()) return;
   const std::size_t start = position(rel);
-  const std::size_t first = std::min(bytes.size(), ring_.size() - start);
-  std::memcpy(ring_.data() + start, bytes.data(), first);
-  if (first < bytes.size()) std::memcpy(ring_.data(), bytes.data() + first, bytes.size() - first);
+  const std::size_t first = std::min(bytes.size(), ring_size_ - start);
+  std::memcpy(ring_.get() + start, bytes.data(), first);
+  if (first < bytes.size()) std::memcpy(ring_.get(), bytes.data() + first, bytes.size() - first);
 }
 
 void ReceiveBuffer::copy_out(std::span<std::uint8_t> out) const noexcept {
   if (out.empty()) return;
-  const std::size_t first = std::min(out.size(), ring_.size() - head_);
-  std::memcpy(out.data(), ring_.data() + head_, first);
-  if (first < out.size()) std::memcpy(out.data() + first, ring_.data(), out.size() - first);
+  const std::size_t first = std::min(out.size(), ring_size_ - head_);
+  std::memcpy(out.data(), ring_.get() + head_, first);
+  if (first < out.size()) std::memcpy(out.data() + first, ring_.get(), out.size() - first);
 }
 
 void ReceiveBuffer::ensure_capacity(std::uint64_t needed) {
-  const std::uint64_t size = ring_.size();
+  const std::uint64_t size = ring_size_;
   if (needed <= size) return;
   // Never beyond what the peer may fill: the advertised limit minus what was read.
   const std::uint64_t span = advertised_ - read_offset_;
   const std::uint64_t grown = std::max(needed, std::min(std::max(2 * size, kMinRingSize), span));
-  std::vector<std::uint8_t> ring(static_cast<std::size_t>(grown));
+  // Not zero-filled: every byte is written before it is read (the window may be megabytes).
+  auto ring = std::make_unique_for_overwrite<std::uint8_t[]>(static_cast<std::size_t>(grown));
   std::vector<std::uint64_t> bitmap(static_cast<std::size_t>((grown + 63) / 64));
   // Re-lay the stored bytes and their bits from position 0.
   const std::uint64_t stored = stored_end_ - read_offset_;
-  copy_out(std::span(ring).first(static_cast<std::size_t>(stored)));
+  copy_out(std::span(ring.get(), static_cast<std::size_t>(stored)));
   for (std::uint64_t a = 0; a < stored;) {
     const std::uint64_t s = find_bit(true, a, stored);
     if (s == stored) break;
@@ -115,6 +116,7 @@ void ReceiveBuffer::ensure_capacity(std::uint64_t needed) {
     a = e;
   }
   ring_ = std::move(ring);
+  ring_size_ = static_cast<std::size_t>(grown);
   bitmap_ = std::move(bitmap);
   head_ = 0;
 }
@@ -198,7 +200,8 @@ void ReceiveBuffer::stop() {
 }
 
 void ReceiveBuffer::discard() {
-  ring_ = {};
+  ring_.reset();
+  ring_size_ = 0;
   bitmap_ = {};
   head_ = 0;
   contiguous_end_ = stored_end_ = read_offset_;
@@ -234,7 +237,7 @@ void ReceiveBuffer::set_window(std::uint64_t window) {
 }
 
 std::size_t ReceiveBuffer::allocated_bytes() const noexcept {
-  return ring_.size() + bitmap_.size() * sizeof(std::uint64_t);
+  return ring_size_ + bitmap_.size() * sizeof(std::uint64_t);
 }
 
 }  // namespace srudp::stream

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <system_error>
@@ -88,7 +89,8 @@ class ReceiveBuffer {
   bool reset_ = false;
   bool stopped_ = false;
 
-  std::vector<std::uint8_t> ring_;     // ring_[position(rel)] holds byte read_offset_ + rel
+  std::unique_ptr<std::uint8_t[]> ring_;  // ring_[position(rel)] holds byte read_offset_ + rel
+  std::size_t ring_size_ = 0;
   // Bit p set: ring_[p] holds a byte that arrived ahead of a gap (at or past contiguous_end_).
   // Bytes below contiguous_end_ are all present and keep their bits clear, so in-order data and
   // reads touch no bit, and a position is clean when the ring reuses it.

@@ -467,9 +467,11 @@ struct Connection::State {
     bool ack_eliciting = false;
     const std::span<const std::uint8_t> payload(scratch.data(), opened->size);
     if (config.on_received_plaintext) config.on_received_plaintext(payload);
-    const std::error_code ec = wire::parse_frames(payload, [&](wire::Frame&& frame) -> std::error_code {
+    const std::error_code ec = wire::parse_frames(payload, [&](const auto& frame) -> std::error_code {
       if (wire::is_ack_eliciting(frame)) ack_eliciting = true;
-      return on_frame(t, frame);
+      const std::error_code handled = handle(t, frame);
+      take_stream_events();
+      return handled;
     });
     if (state == ConnectionState::closed || state == ConnectionState::closing ||
         state == ConnectionState::draining) {
@@ -487,12 +489,6 @@ struct Connection::State {
     }
     received.on_packet_received(pn, ack_eliciting, t);
     check_established(t);
-  }
-
-  std::error_code on_frame(Instant t, const wire::Frame& frame) {
-    const std::error_code ec = std::visit([&](const auto& f) { return handle(t, f); }, frame);
-    take_stream_events();
-    return ec;
   }
 
   std::error_code handle(Instant, const wire::Padding&) { return {}; }
@@ -808,8 +804,7 @@ struct Connection::State {
     if (ack_due || received.has_unreported()) {
       if (auto ack = received.build_ack(t, kAckRangesPerPacket)) {
         const std::uint64_t largest = ack->largest();
-        const wire::Frame frame{std::move(*ack)};  // measured and written without a copy
-        if (wire::encoded_size(frame) <= w.remaining() && !wire::encode_frame(frame, w)) {
+        if (wire::encoded_size(*ack) <= w.remaining() && !wire::encode_frame(*ack, w)) {
           b.ack_largest = largest;
           received.on_ack_sent();
         }
@@ -844,7 +839,7 @@ struct Connection::State {
   // Control frames, datagrams and stream data, in that order. Returns whether any was written.
   bool write_eliciting_frames(PacketBuilder& b, wire::Writer& w) {
     bool wrote = false;
-    auto put = [&](const wire::Frame& f) {
+    auto put = [&](const auto& f) {
       if (wire::encoded_size(f) > w.remaining()) return false;
       if (wire::encode_frame(f, w)) return false;
       wrote = true;

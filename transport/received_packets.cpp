@@ -23,6 +23,7 @@ ReceivedPackets::ReceivedPackets(ReceivedPacketsConfig config) : config_(config)
 }
 
 bool ReceivedPackets::is_duplicate(std::uint64_t pn) const {
+  if (!ranges_.empty() && pn > ranges_.back().largest) return false;  // the common case: newest
   if (pn < floor_) return true;
   const auto above = first_range_above(ranges_.begin(), ranges_.end(), pn);
   return above != ranges_.begin() && std::prev(above)->largest >= pn;
@@ -35,30 +36,13 @@ ReceivedPackets::Outcome ReceivedPackets::on_packet_received(std::uint64_t pn, b
   const bool new_largest = ranges_.empty() || pn > ranges_.back().largest;
   if (new_largest) largest_received_time_ = now;
 
-  // Insert pn, merging with the neighbours it touches. Only the two neighbours are looked at, so a
-  // jump of 2^62 costs the same as a step of 1: one new range at most.
-  auto above = first_range_above(ranges_.begin(), ranges_.end(), pn);
-  const bool joins_below = above != ranges_.begin() && std::prev(above)->largest + 1 == pn;
-  const bool joins_above = above != ranges_.end() && pn != std::numeric_limits<std::uint64_t>::max() &&
-                           above->smallest == pn + 1;
   std::uint64_t run_start = pn;  // smallest number of the contiguous run now holding pn
-  if (joins_below && joins_above) {
-    auto below = std::prev(above);
-    below->largest = above->largest;
-    run_start = below->smallest;
-    ranges_.erase(above);
-  } else if (joins_below) {
-    auto below = std::prev(above);
-    below->largest = pn;
-    run_start = below->smallest;
-  } else if (joins_above) {
-    above->smallest = pn;
+  if (new_largest && !ranges_.empty() && ranges_.back().largest + 1 == pn) {
+    // In order, the common case: the newest range grows by one.
+    ranges_.back().largest = pn;
+    run_start = ranges_.back().smallest;
   } else {
-    ranges_.insert(above, AckRange{pn, pn});
-    if (ranges_.size() > config_.max_ranges) {
-      const std::size_t keep_from = ranges_.size() - config_.max_ranges;
-      fold_ranges_below(keep_from, ranges_[keep_from].smallest);
-    }
+    run_start = insert(pn);
   }
   // A late packet below what the peer already knows: report its range again, or the peer would
   // never learn it arrived (and could not tell its loss was spurious).
@@ -85,6 +69,36 @@ ReceivedPackets::Outcome ReceivedPackets::on_packet_received(std::uint64_t pn, b
     immediate_ack_since_ = now;
   }
   return Outcome::fresh;
+}
+
+std::uint64_t ReceivedPackets::insert(std::uint64_t pn) {
+  // Only the two neighbours are looked at, so a jump of 2^62 costs the same as a step of 1: one
+  // new range at most.
+  auto above = first_range_above(ranges_.begin(), ranges_.end(), pn);
+  const bool joins_below = above != ranges_.begin() && std::prev(above)->largest + 1 == pn;
+  const bool joins_above = above != ranges_.end() && pn != std::numeric_limits<std::uint64_t>::max() &&
+                           above->smallest == pn + 1;
+  if (joins_below && joins_above) {
+    auto below = std::prev(above);
+    below->largest = above->largest;
+    ranges_.erase(above);
+    return below->smallest;
+  }
+  if (joins_below) {
+    auto below = std::prev(above);
+    below->largest = pn;
+    return below->smallest;
+  }
+  if (joins_above) {
+    above->smallest = pn;
+    return pn;
+  }
+  ranges_.insert(above, AckRange{pn, pn});
+  if (ranges_.size() > config_.max_ranges) {
+    const std::size_t keep_from = ranges_.size() - config_.max_ranges;
+    fold_ranges_below(keep_from, ranges_[keep_from].smallest);
+  }
+  return pn;
 }
 
 std::optional<Instant> ReceivedPackets::ack_deadline() const {

@@ -80,6 +80,9 @@ class ReceivedPackets {
   std::uint64_t report_floor() const { return report_floor_; }
 
  private:
+  // Records a number that does not extend the newest range, merging it with the ranges it
+  // touches. Returns the smallest number of the contiguous run now holding it.
+  std::uint64_t insert(std::uint64_t pn);
   // Forgets ranges_[0, keep_from): their numbers and the gaps between them become duplicates, up
   // to `new_floor` (at most the smallest kept number, and above every forgotten one).
   void fold_ranges_below(std::size_t keep_from, std::uint64_t new_floor);

@@ -48,6 +48,17 @@ inline Result<Decoded> decode(std::span<const std::uint8_t> in) noexcept {
 
 // Writes the shortest encoding of v to the start of `out` and returns its size.
 // Errors: value_out_of_range (v > kMax), buffer_too_small.
-Result<std::size_t> encode(std::uint64_t v, std::span<std::uint8_t> out) noexcept;
+inline Result<std::size_t> encode(std::uint64_t v, std::span<std::uint8_t> out) noexcept {
+  const std::size_t len = encoded_size(v);
+  if (len == 0) return errc::value_out_of_range;
+  if (out.size() < len) return errc::buffer_too_small;
+  for (std::size_t i = len; i-- > 0;) {
+    out[i] = static_cast<std::uint8_t>(v);
+    v >>= 8;
+  }
+  // The length prefix: 0b00, 0b01, 0b10, 0b11 for 1, 2, 4, 8 bytes (the value's top bits are 0).
+  out[0] = static_cast<std::uint8_t>(out[0] | ((len == 1 ? 0 : len == 2 ? 1 : len == 4 ? 2 : 3) << 6));
+  return len;
+}
 
 }  // namespace srudp::wire::varint

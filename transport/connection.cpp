@@ -1,7 +1,6 @@
 #include "transport/connection.hpp"
 
 #include <algorithm>
-#include <deque>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -119,8 +118,10 @@ struct Connection::State {
   Pmtud pmtud;
   // What each sent packet carried, by frame number (SentPacket::first_frame, frame_count): a
   // queue from sent_frames_base on, entries emptied when their packet is acknowledged or lost and
-  // popped from the front. No allocation or hashing per frame.
-  std::deque<std::optional<SentFrame>> sent_frames;
+  // popped from the front. No allocation or hashing per frame: a Deque used as a FIFO keeps
+  // reusing its buffer (std::deque allocates a block every few frames and frees it again).
+  static constexpr std::size_t kMaxIdleSentFrames = 64;  // kept when it empties; more is given back
+  Deque<std::optional<SentFrame>> sent_frames;
   std::uint64_t sent_frames_base = 0;
   std::uint32_t probes_due = 0;
   std::optional<Instant> pacing_wakeup;
@@ -609,6 +610,7 @@ struct Connection::State {
       sent_frames.pop_front();
       ++sent_frames_base;
     }
+    if (sent_frames.empty() && sent_frames.capacity() > kMaxIdleSentFrames) sent_frames.shrink_to_fit();
     return frame;
   }
 

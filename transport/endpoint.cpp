@@ -273,8 +273,17 @@ void Endpoint::refresh(ConnectionHandle handle, bool ready) {
   }
   const std::optional<Instant> deadline = e.connection.poll_timeout();
   if (deadline != e.timer) {
-    if (e.timer) timers_.erase({*e.timer, handle});
-    if (deadline) timers_.insert({*deadline, handle});
+    if (e.timer && deadline) {
+      // Moves the entry by reusing its node: a deadline that changes with every batch of packets
+      // costs no allocation.
+      auto node = timers_.extract({*e.timer, handle});
+      node.value().first = *deadline;
+      timers_.insert(std::move(node));
+    } else if (e.timer) {
+      timers_.erase({*e.timer, handle});
+    } else {
+      timers_.insert({*deadline, handle});
+    }
     e.timer = deadline;
   }
   if (ready) make_ready(handle, e);

@@ -49,6 +49,9 @@ void Pacer::refill(Instant now) {
 }
 
 void Pacer::set_capacity(std::uint64_t rate_bytes_per_sec, std::uint64_t congestion_window) {
+  const CapacityInputs inputs{rate_bytes_per_sec, congestion_window, mss_};
+  if (capacity_inputs_ == inputs) return;
+  capacity_inputs_ = inputs;
   // The credit the rate earns in kBurstInterval, within [min, max] bursts and at most a window.
   const int128 interval_bytes =
       int128{rate_bytes_per_sec} * kBurstInterval.count() / kUnitsPerByte;

@@ -61,6 +61,12 @@ class Pacer {
   std::int64_t capacity_;
   std::int64_t credit_;
   std::optional<Instant> last_update_;
+  // What capacity_ was computed from: the rate and window change once per ACK, not per packet.
+  struct CapacityInputs {
+    std::uint64_t rate = 0, congestion_window = 0, mss = 0;
+    friend bool operator==(const CapacityInputs&, const CapacityInputs&) = default;
+  };
+  std::optional<CapacityInputs> capacity_inputs_;
 };
 
 }  // namespace srudp::transport

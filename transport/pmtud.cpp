@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace srudp::transport {
 
@@ -44,17 +45,15 @@ Pmtud::Pmtud(PmtudConfig config)
 // ---- queries ------------------------------------------------------------------------------------
 
 Pmtud::ProbeRecord* Pmtud::find_probe(std::uint64_t pn) {
-  for (auto& p : probes_) {
-    if (p.pn == pn) return &p;
-  }
-  return nullptr;
+  return const_cast<ProbeRecord*>(std::as_const(*this).find_probe(pn));
 }
 
 const Pmtud::ProbeRecord* Pmtud::find_probe(std::uint64_t pn) const {
-  for (const auto& p : probes_) {
-    if (p.pn == pn) return &p;
-  }
-  return nullptr;
+  // Asked for every packet acknowledged or lost; almost all are newer than the last probe.
+  if (probes_.empty() || pn > probes_.back().pn || pn < probes_.front().pn) return nullptr;
+  const auto it = std::lower_bound(probes_.begin(), probes_.end(), pn,
+                                   [](const ProbeRecord& p, std::uint64_t n) { return p.pn < n; });
+  return it != probes_.end() && it->pn == pn ? &*it : nullptr;
 }
 
 std::size_t Pmtud::unresolved_probes(std::optional<std::size_t> of_size) const {

@@ -217,17 +217,37 @@ bool ConnectionStreams::write_stream_frames(wire::Writer& w, std::vector<SentStr
   return wrote;
 }
 
-void ConnectionStreams::on_acked(const SentStreamFrame& frame) {
-  if (const auto* d = std::get_if<StreamDataSent>(&frame)) {
-    if (StreamState* s = table_.find(d->stream_id)) {
-      s->send_buffer().on_acked(d->offset, d->length, d->fin);
-      maybe_retire(d->stream_id);
+void ConnectionStreams::on_acked(std::span<const SentStreamFrame> frames) {
+  // The run of contiguous data acknowledged so far, applied when something else comes.
+  std::optional<StreamDataSent> run;
+  const auto apply_run = [&] {
+    if (run) on_data_acked(*run);
+    run.reset();
+  };
+  for (const SentStreamFrame& frame : frames) {
+    const auto* d = std::get_if<StreamDataSent>(&frame);
+    if (d && run && d->stream_id == run->stream_id && !run->fin && d->offset == run->offset + run->length) {
+      run->length += d->length;
+      run->fin = d->fin;
+      continue;
     }
-  } else if (const auto* r = std::get_if<ResetStreamSent>(&frame)) {
-    if (StreamState* s = table_.find(r->stream_id)) {
-      s->on_reset_acked();
-      maybe_retire(r->stream_id);
+    apply_run();
+    if (d) {
+      run = *d;
+    } else if (const auto* r = std::get_if<ResetStreamSent>(&frame)) {
+      if (StreamState* s = table_.find(r->stream_id)) {
+        s->on_reset_acked();
+        maybe_retire(r->stream_id);
+      }
     }
+  }
+  apply_run();
+}
+
+void ConnectionStreams::on_data_acked(const StreamDataSent& data) {
+  if (StreamState* s = table_.find(data.stream_id)) {
+    s->send_buffer().on_acked(data.offset, data.length, data.fin);
+    maybe_retire(data.stream_id);
   }
 }
 

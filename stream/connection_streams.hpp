@@ -110,7 +110,9 @@ class ConnectionStreams {
   // STREAM frames while there is room: the most urgent streams first, equal urgencies in turn, one
   // frame each. Returns whether any was written.
   bool write_stream_frames(wire::Writer& w, std::vector<SentStreamFrame>& sent);
-  void on_acked(const SentStreamFrame& frame);
+  // The frames one ACK acknowledged, in the order they were sent. Consecutive data of one stream
+  // (a bulk transfer's packets) is taken as one range: one lookup and one send-buffer update.
+  void on_acked(std::span<const SentStreamFrame> frames);
   void on_lost(const SentStreamFrame& frame);
   // Sends this data again (a PTO probe repeats the oldest data, so that it repairs a lost tail).
   void resend(const StreamDataSent& data);
@@ -154,6 +156,7 @@ class ConnectionStreams {
   void after_send_reset(const StreamState& s);
   void frames_due_for(const StreamState& s);
   void maybe_retire(std::uint64_t id);
+  void on_data_acked(const StreamDataSent& data);
 
   Config config_;
   Role role_ = Role::client;

@@ -151,6 +151,7 @@ struct Connection::State {
   stream::ConnectionStreams streams;
   std::vector<stream::SentStreamFrame> sent_scratch;  // what one packet carried for the streams
   std::vector<AckedPacket> acked_scratch;             // one ACK's in-flight packets, for cc
+  std::vector<stream::SentStreamFrame> acked_stream_frames;  // one ACK's stream frames, in send order
   stream::DatagramQueue datagrams;
 
   Deque<ConnectionEvent> events;
@@ -555,12 +556,14 @@ struct Connection::State {
 
   void on_ack_outcome(Instant t, const AckOutcome& outcome) {
     acked_scratch.clear();
+    acked_stream_frames.clear();
     for (const SentPacket& p : outcome.acked) {
       if (p.ack_frame_largest) received.on_ack_frame_acked(*p.ack_frame_largest);
       for (std::uint32_t k = 0; k < p.frame_count; ++k) on_frame_acked(p.first_frame + k);
       if (p.in_flight) acked_scratch.push_back(AckedPacket{p.packet_number, p.time_sent, p.size, p.rate_sample});
       pmtud.on_packet_acked(p.packet_number, p.size, t);
     }
+    streams.on_acked(acked_stream_frames);
     if (cc && !acked_scratch.empty()) {
       cc->on_acks(t, acked_scratch, rtt, loss.sent_packets().bytes_in_flight(), app_limited);
     }
@@ -617,8 +620,8 @@ struct Connection::State {
   void on_frame_acked(std::uint64_t number) {
     auto frame = take_sent_frame(number);
     if (!frame) return;
-    if (const auto* f = std::get_if<stream::SentStreamFrame>(&*frame)) {
-      streams.on_acked(*f);
+    if (auto* f = std::get_if<stream::SentStreamFrame>(&*frame)) {
+      acked_stream_frames.push_back(std::move(*f));  // on_ack_outcome hands them over together
     } else {
       ours_acked = true;  // ESTABLISHED
     }

@@ -63,7 +63,7 @@ struct Pair {
       frames.push_back(f);
       return deliver(f, to);
     }));
-    for (const auto& s : sent) from.on_acked(s);
+    from.on_acked(sent);
     from.signal_writable();
     return frames;
   }
@@ -265,6 +265,59 @@ TEST(ConnectionStreams, ShortWritesAreWokenWhenAcknowledgementsFreeRoom) {
   EXPECT_TRUE(Pair::events(p.client).empty());
   (void)p.packet(p.client, p.server);  // acknowledged at once
   EXPECT_TRUE(has(Pair::events(p.client), Kind::writable, id));
+}
+
+// The frames of one ACK come to on_acked together, in send order: contiguous data of a stream is
+// applied as one range, and another stream's frame or a frame not acknowledged ends the range.
+TEST(ConnectionStreams, AnAckOfManyFramesAcknowledgesEachOfThemAndNothingElse) {
+  Pair p;
+  const std::uint64_t a = *p.client.open(StreamDirection::unidirectional);
+  const std::uint64_t b = *p.client.open(StreamDirection::unidirectional);
+  ASSERT_EQ(*p.client.write(a, bytes(3000, 1)), 3000u);
+  ASSERT_EQ(*p.client.write(b, bytes(3000, 2)), 3000u);
+  ASSERT_FALSE(p.client.finish(a));
+  ASSERT_FALSE(p.client.finish(b));
+  // Packets of 1000 bytes: one frame each, the two streams taking turns.
+  std::vector<SentStreamFrame> sent;
+  for (int i = 0; i < 20; ++i) {
+    std::vector<std::uint8_t> buf(1000);
+    wire::Writer w(buf);
+    if (!p.client.write_stream_frames(w, sent)) break;
+  }
+  ASSERT_GE(sent.size(), 8u);
+  const auto of_stream = [&](std::uint64_t id, std::size_t nth) {
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+      if (std::get<StreamDataSent>(sent[i]).stream_id == id && nth-- == 0) return i;
+    }
+    return sent.size();
+  };
+  // Everything but a's second frame: b is done, a waits for the gap.
+  const std::size_t gap = of_stream(a, 1);
+  ASSERT_LT(gap, sent.size());
+  std::vector<SentStreamFrame> acked = sent;
+  acked.erase(acked.begin() + static_cast<std::ptrdiff_t>(gap));
+  p.client.on_acked(acked);
+  EXPECT_EQ(p.client.open_streams(), 1u);
+  p.client.on_acked(std::span(&sent[gap], 1));
+  EXPECT_EQ(p.client.open_streams(), 0u);
+
+  // One stream alone: its frames follow each other, so a frame left out must split the run.
+  const std::uint64_t c = *p.client.open(StreamDirection::unidirectional);
+  ASSERT_EQ(*p.client.write(c, bytes(3000, 3)), 3000u);
+  ASSERT_FALSE(p.client.finish(c));
+  sent.clear();
+  for (int i = 0; i < 20; ++i) {
+    std::vector<std::uint8_t> buf(1000);
+    wire::Writer w(buf);
+    if (!p.client.write_stream_frames(w, sent)) break;
+  }
+  ASSERT_GE(sent.size(), 4u);
+  acked = sent;
+  acked.erase(acked.begin() + 1);
+  p.client.on_acked(acked);
+  EXPECT_EQ(p.client.open_streams(), 1u);
+  p.client.on_acked(std::span(&sent[1], 1));
+  EXPECT_EQ(p.client.open_streams(), 0u);
 }
 
 TEST(ConnectionStreams, LostFramesAreSentAgainAndDataCountsAsRetransmitted) {

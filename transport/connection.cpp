@@ -743,7 +743,7 @@ struct Connection::State {
       p.ack_frame_largest = ack_largest;
       p.first_frame = first_frame_;
       p.frame_count = frame_count_;
-      if (st.loss.on_packet_sent(std::move(p), st.rtt)) return std::nullopt;
+      if (st.loss.on_packet_sent(p, st.rtt)) return std::nullopt;
       if (st.cc) st.cc->on_packet_sent(t, st.loss.sent_packets().bytes_in_flight(), size, ack_eliciting);
       st.on_path_sent(size);
       st.last_sent = t;

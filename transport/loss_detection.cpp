@@ -12,11 +12,11 @@ LossDetection::LossDetection(LossDetectionConfig config, std::uint64_t first_pac
   packet_threshold_ = config_.packet_threshold;
 }
 
-std::error_code LossDetection::on_packet_sent(SentPacket packet, const RttEstimator& rtt) {
+std::error_code LossDetection::on_packet_sent(const SentPacket& packet, const RttEstimator& rtt) {
   const Instant now = packet.time_sent;
   const bool ack_eliciting = packet.ack_eliciting;
   const bool in_flight = packet.in_flight;
-  if (const auto ec = sent_.on_packet_sent(std::move(packet))) return ec;
+  if (const auto ec = sent_.on_packet_sent(packet)) return ec;
   if (ack_eliciting) last_ack_eliciting_sent_ = now;
   if (in_flight || ack_eliciting) set_timer(now, rtt);
   return {};

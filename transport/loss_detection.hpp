@@ -99,7 +99,7 @@ class LossDetection {
   }
   // Records a sent packet (its time_sent is "now") and re-arms the timer. Errors as
   // SentPackets::on_packet_sent.
-  std::error_code on_packet_sent(SentPacket packet, const RttEstimator& rtt);
+  std::error_code on_packet_sent(const SentPacket& packet, const RttEstimator& rtt);
 
   // Processes an ACK frame: feeds the RTT sample to `rtt`, detects losses, resets the PTO backoff
   // and re-arms the timer. On persistent congestion it also resets rtt's min_rtt. A late ACK of

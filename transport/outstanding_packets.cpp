@@ -8,13 +8,13 @@ const SentPacket* OutstandingPackets::find(std::uint64_t pn) const {
   return slot.present ? &slot.packet : nullptr;
 }
 
-void OutstandingPackets::push_back(SentPacket packet) {
+SentPacket& OutstandingPackets::push_back(const SentPacket& packet) {
   const std::uint64_t pn = packet.packet_number;
   if (count_ == 0) first_ = pn;  // an empty ring holds no slots: it starts here
   // Numbers skipped on purpose between the newest and this one: empty slots.
   while (first_ + slots_.size() < pn) slots_.emplace_back();
-  slots_.emplace_back(std::move(packet));
   ++count_;
+  return slots_.emplace_back(packet).packet;
 }
 
 std::optional<SentPacket> OutstandingPackets::take(std::uint64_t pn) {

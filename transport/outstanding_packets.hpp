@@ -44,7 +44,7 @@ struct SentPacket {
 class OutstandingPackets {
   struct Slot {
     Slot() = default;  // a number never sent
-    explicit Slot(SentPacket&& p) : present(true), packet(std::move(p)) {}
+    explicit Slot(const SentPacket& p) : present(true), packet(p) {}
     bool present = false;
     SentPacket packet;
   };
@@ -99,8 +99,9 @@ class OutstandingPackets {
   // The packet `pn`, which must be outstanding (for tests).
   const SentPacket& at(std::uint64_t pn) const { return *find(pn); }
 
-  // Records `packet`, whose number must be above every number recorded so far.
-  void push_back(SentPacket packet);
+  // Records a copy of `packet`, whose number must be above every number recorded so far, and
+  // returns the copy.
+  SentPacket& push_back(const SentPacket& packet);
   // Removes outstanding packet `pn` and returns it; nullopt if it is not outstanding.
   std::optional<SentPacket> take(std::uint64_t pn);
   // Removes outstanding packet `pn` without copying it out; false if it is not outstanding.

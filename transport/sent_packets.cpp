@@ -34,20 +34,20 @@ Result<std::uint64_t> SentPackets::next_packet_number(RandomSource& rng) {
   return next_pn_;
 }
 
-std::error_code SentPackets::on_packet_sent(SentPacket packet) {
+std::error_code SentPackets::on_packet_sent(const SentPacket& packet) {
   if (!next_pn_allocated_ || packet.packet_number != next_pn_) return errc::invalid_argument;
   next_pn_allocated_ = false;
   ++next_pn_;
   largest_sent_ = packet.packet_number;
 
-  if (packet.in_flight) {
-    packet.delivery = delivery_rate_.on_packet_sent(packet.time_sent, bytes_in_flight_);
-    bytes_in_flight_ += packet.size;
+  SentPacket& recorded = outstanding_.push_back(packet);  // the one copy a sent packet costs
+  if (recorded.in_flight) {
+    recorded.delivery = delivery_rate_.on_packet_sent(recorded.time_sent, bytes_in_flight_);
+    bytes_in_flight_ += recorded.size;
   }
-  if (packet.ack_eliciting) ++ack_eliciting_in_flight_;
-  const bool ack_only = !packet.ack_eliciting && !packet.in_flight;
-  const std::uint64_t pn = packet.packet_number;
-  outstanding_.push_back(std::move(packet));
+  if (recorded.ack_eliciting) ++ack_eliciting_in_flight_;
+  const bool ack_only = !recorded.ack_eliciting && !recorded.in_flight;
+  const std::uint64_t pn = recorded.packet_number;
   if (ack_only) {
     ack_only_.push_back(pn);
     forget_old_ack_only_packets();

@@ -57,7 +57,7 @@ class SentPackets {
 
   // Records a sent packet; its number must be the one next_packet_number returned
   // (invalid_argument otherwise, and nothing is recorded). Fills in its delivery snapshot.
-  std::error_code on_packet_sent(SentPacket packet);
+  std::error_code on_packet_sent(const SentPacket& packet);
 
   // The sender has nothing to send although its window has room (or flow control holds it back):
   // packets sent from now until the ones in flight now are delivered yield app-limited samples.

@@ -42,7 +42,7 @@ class LossDetectionTest : public ::testing::Test {
     p.size = 1200;
     p.ack_eliciting = ack_eliciting;
     p.in_flight = ack_eliciting;
-    EXPECT_FALSE(ld_.on_packet_sent(std::move(p), rtt_));
+    EXPECT_FALSE(ld_.on_packet_sent(p, rtt_));
     return *pn;
   }
 

@@ -26,7 +26,7 @@ std::uint64_t send(SentPackets& sp, RandomSource& rng, Instant when, bool ack_el
   p.in_flight = ack_eliciting;
   p.first_frame = *pn * 10;
   p.frame_count = 1;
-  EXPECT_FALSE(sp.on_packet_sent(std::move(p)));
+  EXPECT_FALSE(sp.on_packet_sent(p));
   return *pn;
 }
 

@@ -273,15 +273,13 @@ void Endpoint::refresh(ConnectionHandle handle, bool ready) {
   }
   const std::optional<Instant> deadline = e.connection.poll_timeout();
   if (deadline != e.timer) {
-    if (e.timer && deadline) {
-      // Moves the entry by reusing its node: a deadline that changes with every batch of packets
-      // costs no allocation.
-      auto node = timers_.extract({*e.timer, handle});
+    // Moves the entry by reusing its node: a deadline that changes with every batch of packets
+    // costs no allocation.
+    auto node = e.timer ? timers_.extract({*e.timer, handle}) : decltype(timers_)::node_type{};
+    if (deadline && node) {
       node.value().first = *deadline;
       timers_.insert(std::move(node));
-    } else if (e.timer) {
-      timers_.erase({*e.timer, handle});
-    } else {
+    } else if (deadline) {
       timers_.insert({*deadline, handle});
     }
     e.timer = deadline;

@@ -278,12 +278,16 @@ TEST(ConnectionStreams, AnAckOfManyFramesAcknowledgesEachOfThemAndNothingElse) {
   ASSERT_FALSE(p.client.finish(a));
   ASSERT_FALSE(p.client.finish(b));
   // Packets of 1000 bytes: one frame each, the two streams taking turns.
-  std::vector<SentStreamFrame> sent;
-  for (int i = 0; i < 20; ++i) {
-    std::vector<std::uint8_t> buf(1000);
-    wire::Writer w(buf);
-    if (!p.client.write_stream_frames(w, sent)) break;
-  }
+  const auto send_all = [&] {
+    std::vector<SentStreamFrame> sent;
+    for (int i = 0; i < 20; ++i) {
+      std::vector<std::uint8_t> buf(1000);
+      wire::Writer w(buf);
+      if (!p.client.write_stream_frames(w, sent)) break;
+    }
+    return sent;
+  };
+  std::vector<SentStreamFrame> sent = send_all();
   ASSERT_GE(sent.size(), 8u);
   const auto of_stream = [&](std::uint64_t id, std::size_t nth) {
     for (std::size_t i = 0; i < sent.size(); ++i) {
@@ -305,12 +309,7 @@ TEST(ConnectionStreams, AnAckOfManyFramesAcknowledgesEachOfThemAndNothingElse) {
   const std::uint64_t c = *p.client.open(StreamDirection::unidirectional);
   ASSERT_EQ(*p.client.write(c, bytes(3000, 3)), 3000u);
   ASSERT_FALSE(p.client.finish(c));
-  sent.clear();
-  for (int i = 0; i < 20; ++i) {
-    std::vector<std::uint8_t> buf(1000);
-    wire::Writer w(buf);
-    if (!p.client.write_stream_frames(w, sent)) break;
-  }
+  sent = send_all();
   ASSERT_GE(sent.size(), 4u);
   acked = sent;
   acked.erase(acked.begin() + 1);

@@ -10,11 +10,21 @@
 // push.
 #pragma once
 
+#include <cstddef>
+
 #include <boost/container/devector.hpp>
 
 namespace srudp {
 
 template <class T>
 using Deque = boost::container::devector<T>;
+
+// A Deque used as a FIFO keeps its buffer when it empties, which is what saves allocations while
+// it is busy; this gives the buffer back once it is empty with room for more than `kept` elements,
+// so an idle owner does not hold a burst's worth of memory.
+template <class T>
+void release_if_emptied(Deque<T>& deque, std::size_t kept) {
+  if (deque.empty() && deque.capacity() > kept) deque.shrink_to_fit();
+}
 
 }  // namespace srudp

@@ -613,7 +613,7 @@ struct Connection::State {
       sent_frames.pop_front();
       ++sent_frames_base;
     }
-    if (sent_frames.empty() && sent_frames.capacity() > kMaxIdleSentFrames) sent_frames.shrink_to_fit();
+    release_if_emptied(sent_frames, kMaxIdleSentFrames);
     return frame;
   }
 

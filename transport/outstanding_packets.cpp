@@ -34,7 +34,7 @@ bool OutstandingPackets::erase(std::uint64_t pn) {
     slots_.pop_front();
     ++first_;
   }
-  if (slots_.empty() && slots_.capacity() > kMaxIdleSlots) slots_.shrink_to_fit();
+  release_if_emptied(slots_, kMaxIdleSlots);
   return true;
 }
 

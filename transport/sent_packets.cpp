@@ -93,7 +93,7 @@ void SentPackets::uncount(const SentPacket& p) {
   if (p.ack_eliciting) --ack_eliciting_in_flight_;
 }
 
-std::optional<SentPacket> SentPackets::take(std::uint64_t pn) {
+std::optional<SentPacket> SentPackets::remove(std::uint64_t pn) {
   std::optional<SentPacket> p = outstanding_.take(pn);
   if (p) uncount(*p);
   return p;
@@ -140,8 +140,6 @@ Result<AckResult> SentPackets::on_ack_received(const wire::Ack& ack, Instant now
   }
   return result;
 }
-
-std::optional<SentPacket> SentPackets::remove(std::uint64_t pn) { return take(pn); }
 
 bool SentPackets::was_skipped(std::uint64_t pn) const {
   return std::binary_search(skipped_.begin(), skipped_.end(), pn);

@@ -93,7 +93,6 @@ class SentPackets {
 
  private:
   std::error_code validate(const wire::Ack& ack) const;
-  std::optional<SentPacket> take(std::uint64_t pn);
   // A packet left the record (acknowledged or lost): it no longer counts in flight.
   void uncount(const SentPacket& p);
   void forget_old_ack_only_packets();

@@ -83,6 +83,11 @@ TEST(Pacer, BurstCapacityFollowsRateWithinBoundsAndWindow) {
   Pacer pacer(kMss);
   pacer.next_send_time(kT0, kMss, 100'000, kLargeWindow);
   EXPECT_EQ(pacer.capacity_bytes(), 10 * kMss);  // floor
+  // The same rate and window with larger datagrams: the floor is counted in the new size.
+  pacer.on_max_datagram_size_changed(1452);
+  pacer.next_send_time(kT0, 1452, 100'000, kLargeWindow);
+  EXPECT_EQ(pacer.capacity_bytes(), 10u * 1452);
+  pacer.on_max_datagram_size_changed(kMss);
   pacer.next_send_time(kT0, kMss, 50'000'000, kLargeWindow);
   EXPECT_EQ(pacer.capacity_bytes(), 100'000u);  // 2 ms at 50 MB/s
   pacer.next_send_time(kT0, kMss, 10'000'000'000, kLargeWindow);

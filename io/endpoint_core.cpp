@@ -194,6 +194,10 @@ void EndpointCore::on_readable(const boost::system::error_code& ec) {
     process_events();
     flush();
     if (!open_) return;
+    // The application is behind: let its handlers (reads this batch completed) run before more
+    // data comes in. Receiving on would pile the data up in the streams' receive buffers, up to
+    // their windows: megabytes of memory too cold for the copies into and out of them.
+    if (transport_.unread_stream_bytes() >= kMaxUnreadBeforeYield) break;
   }
   drive();
   if (open_) wait_readable();

@@ -84,6 +84,8 @@ class EndpointCore : public std::enable_shared_from_this<EndpointCore> {
   static constexpr std::size_t kBatchSize = 64;    // datagrams per receive or send call
   static constexpr std::size_t kSlotBytes = 2048;  // room for one datagram (PMTUD tops out lower)
   static constexpr int kMaxReceivesPerWakeup = 16;  // then let timers and sends have a turn
+  // ... or fewer: receiving stops once this many stream bytes wait for the application to read.
+  static constexpr std::uint64_t kMaxUnreadBeforeYield = 256 * 1024;
 
   void wait_readable();
   void on_readable(const boost::system::error_code& ec);

@@ -1123,6 +1123,10 @@ bool Connection::has_unacknowledged_stream_data() const {
   return !s_->is_over() && s_->streams.has_unacknowledged_data();
 }
 
+std::uint64_t Connection::unread_stream_bytes() const {
+  return s_->streams.flow().received() - s_->streams.flow().consumed();
+}
+
 std::error_code Connection::send_datagram(std::span<const std::uint8_t> payload) {
   State& st = *s_;
   if (st.state != ConnectionState::established) return errc::invalid_state;

@@ -192,6 +192,9 @@ class Connection {
   // Some stream holds written data (or a FIN) the peer has not acknowledged yet: a graceful close
   // that should deliver it waits for this to become false (see io::ConnectionCore).
   bool has_unacknowledged_stream_data() const;
+  // Stream bytes that arrived (up to the highest offset on each stream) and that the application
+  // has not read or discarded yet: what the streams' receive buffers commit to holding.
+  std::uint64_t unread_stream_bytes() const;
 
   // An unreliable datagram: never retransmitted, dropped (and counted) when it waited too long
   // or the queue is full. Errors: invalid_state before establishment (or when the peer accepts no

@@ -271,6 +271,9 @@ void Endpoint::refresh(ConnectionHandle handle, bool ready) {
   if (e.half_open && state != ConnectionState::handshaking && state != ConnectionState::confirming) {
     leave_half_open(handle, e);
   }
+  const std::uint64_t unread = e.connection.unread_stream_bytes();
+  unread_stream_bytes_ = unread_stream_bytes_ - e.unread + unread;
+  e.unread = unread;
   const std::optional<Instant> deadline = e.connection.poll_timeout();
   if (deadline != e.timer) {
     // Moves the entry by reusing its node: a deadline that changes with every batch of packets
@@ -303,6 +306,7 @@ void Endpoint::forget(std::map<ConnectionHandle, Entry>::iterator it) {
   Entry& e = it->second;
   if (e.half_open) leave_half_open(it->first, e);
   if (e.timer) timers_.erase({*e.timer, it->first});
+  unread_stream_bytes_ -= e.unread;
   by_cid_.erase(e.connection.local_cid());
   // A forgotten handle in ready_, touched_ or stale_ is skipped when it comes up.
   connections_.erase(it);

@@ -73,6 +73,10 @@ class Endpoint {
   // closed (after its closed event is queued), so its handle becomes invalid then.
   Connection* connection(ConnectionHandle handle);
   std::size_t connection_count() const { return connections_.size(); }
+  // Connection::unread_stream_bytes over all connections, as of the last poll_event: how far the
+  // application is behind the network. A driver reading the socket in a loop stops while this is
+  // large, so the application's reads run before more data is taken in.
+  std::uint64_t unread_stream_bytes() const { return unread_stream_bytes_; }
 
   struct Counters {
     std::uint64_t dropped_unknown = 0, dropped_malformed = 0, dropped_over_capacity = 0;
@@ -95,6 +99,7 @@ class Endpoint {
     bool touched = false;          // in touched_
     bool stale = false;            // in stale_
     bool half_open = true;         // handshaking or confirming, counted in half_open_, in by_peer_
+    std::uint64_t unread = 0;      // its unread_stream_bytes() at its last refresh
   };
   struct CidHash {
     std::size_t operator()(const wire::ConnectionId& cid) const noexcept;
@@ -128,6 +133,7 @@ class Endpoint {
   std::set<std::pair<Instant, ConnectionHandle>> timers_;
   std::deque<ConnectionHandle> ready_;
   std::vector<ConnectionHandle> touched_;  // the application may have changed them: refresh, ready
+  std::uint64_t unread_stream_bytes_ = 0;  // the entries' `unread` summed
   std::vector<ConnectionHandle> stale_;    // events and deadline not yet refreshed
   std::vector<ConnectionHandle> due_;  // scratch for handle_timeout
   std::size_t half_open_ = 0;

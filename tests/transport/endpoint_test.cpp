@@ -29,22 +29,35 @@ EndpointConfig server_config_with_cookies() {
   return c;
 }
 
+// A server endpoint and two clients on the simulated network, each client connected to it.
+struct TwoClients {
+  explicit TwoClients(std::uint64_t seed)
+      : net(seed), rng(seed), server(kServer, server_config(), rng), c1(kClient1, {}, rng), c2(kClient2, {}, rng) {
+    net.add_host(server, kServer);
+    net.add_host(c1, kClient1);
+    net.add_host(c2, kClient2);
+  }
+  ::testing::AssertionResult connect() {
+    if (!c1.endpoint.connect(psk_config(), kServer, net.now()) || !c2.endpoint.connect(psk_config(), kServer, net.now())) {
+      return ::testing::AssertionFailure() << "connect refused";
+    }
+    if (!net.run_until([&] { return server.established.size() == 2 && c1.established.size() == 1 &&
+                                    c2.established.size() == 1; },
+                       std::chrono::seconds(5))) {
+      return ::testing::AssertionFailure() << net.describe();
+    }
+    return ::testing::AssertionSuccess();
+  }
+  sim::Network net;
+  SeededRandom rng;
+  EndpointNode server, c1, c2;
+};
+
 TEST(Endpoint, ServesTwoClientsOnOneSocket) {
-  sim::Network net(1);
-  SeededRandom rng(1);
-  EndpointNode server(kServer, server_config(), rng);
-  EndpointNode c1(kClient1, {}, rng), c2(kClient2, {}, rng);
-  net.add_host(server, kServer);
-  net.add_host(c1, kClient1);
-  net.add_host(c2, kClient2);
-  auto h1 = c1.endpoint.connect(psk_config(), kServer, net.now());
-  auto h2 = c2.endpoint.connect(psk_config(), kServer, net.now());
-  ASSERT_TRUE(h1);
-  ASSERT_TRUE(h2);
-  ASSERT_TRUE(net.run_until([&] { return server.established.size() == 2 && c1.established.size() == 1 &&
-                                         c2.established.size() == 1; },
-                            std::chrono::seconds(5)))
-      << net.describe();
+  TwoClients t(1);
+  ASSERT_TRUE(t.connect());
+  sim::Network& net = t.net;
+  EndpointNode &server = t.server, &c1 = t.c1, &c2 = t.c2;
   EXPECT_EQ(server.accepted.size(), 2u);
   EXPECT_NE(server.endpoint.connection(server.accepted[0])->local_cid(),
             server.endpoint.connection(server.accepted[1])->local_cid());
@@ -69,6 +82,57 @@ TEST(Endpoint, ServesTwoClientsOnOneSocket) {
     const std::string text(got[h].begin(), got[h].end());
     EXPECT_EQ(text, "hello from " + server.endpoint.connection(h)->peer_address().to_string());
   }
+}
+
+// What an io driver looks at to let the application catch up: the stream bytes that arrived on
+// all connections and wait to be read, brought up to date when events are taken.
+TEST(Endpoint, UnreadStreamBytesCountWhatArrivedUntilItIsReadOrItsConnectionIsGone) {
+  TwoClients t(2);
+  ASSERT_TRUE(t.connect());
+  sim::Network& net = t.net;
+  EndpointNode &server = t.server, &c1 = t.c1, &c2 = t.c2;
+  EXPECT_EQ(server.endpoint.unread_stream_bytes(), 0u);
+
+  // 3 000 bytes from one client, 5 000 from the other (on two streams), none of them read yet.
+  const std::vector<std::uint8_t> data(5000, 0x5a);
+  const auto send = [&](EndpointNode& c, std::size_t bytes, int streams) {
+    Connection* conn = c.endpoint.connection(1);
+    for (int i = 0; i < streams; ++i) {
+      auto stream = conn->open_stream();
+      ASSERT_TRUE(stream);
+      ASSERT_EQ(*conn->stream_write(*stream, std::span(data).first(bytes / static_cast<std::size_t>(streams))),
+                bytes / static_cast<std::size_t>(streams));
+    }
+    net.wake(c);
+  };
+  send(c1, 3000, 1);
+  send(c2, 5000, 2);
+  ASSERT_TRUE(net.run_until([&] { return server.endpoint.unread_stream_bytes() == 8000; }, std::chrono::seconds(5)))
+      << server.endpoint.unread_stream_bytes();
+  const ConnectionHandle from_c1 =
+      server.endpoint.connection(server.accepted[0])->peer_address() == kClient1 ? server.accepted[0]
+                                                                                  : server.accepted[1];
+  const ConnectionHandle from_c2 = from_c1 == server.accepted[0] ? server.accepted[1] : server.accepted[0];
+  EXPECT_EQ(server.endpoint.connection(from_c1)->unread_stream_bytes(), 3000u);
+  EXPECT_EQ(server.endpoint.connection(from_c2)->unread_stream_bytes(), 5000u);
+
+  // Reading 1 000 counts once the endpoint has looked at the connection again (taking events).
+  std::array<std::uint8_t, 1000> chunk{};
+  ASSERT_EQ(*server.endpoint.connection(from_c1)->stream_read(0, chunk), chunk.size());
+  EXPECT_EQ(server.endpoint.connection(from_c1)->unread_stream_bytes(), 2000u);
+  server.drain();
+  EXPECT_EQ(server.endpoint.unread_stream_bytes(), 7000u);
+
+  // A connection closed with data unread takes its count with it when the endpoint forgets it.
+  server.endpoint.connection(from_c2)->close(0, "done");
+  ASSERT_TRUE(net.run_until([&] { return server.endpoint.connection(from_c2) == nullptr; }, std::chrono::seconds(5)));
+  server.drain();
+  EXPECT_EQ(server.endpoint.unread_stream_bytes(), 2000u);
+  std::vector<std::uint8_t> rest;
+  server.read_all(from_c1, 0, rest);
+  EXPECT_EQ(rest.size(), 2000u);
+  server.drain();
+  EXPECT_EQ(server.endpoint.unread_stream_bytes(), 0u);
 }
 
 TEST(Endpoint, DatagramsForNobodyAreDroppedSilently) {

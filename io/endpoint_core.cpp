@@ -173,13 +173,14 @@ void EndpointCore::wait_readable() {
 
 void EndpointCore::on_readable(const boost::system::error_code& ec) {
   if (ec || !open_) return;
+  bool drained = true;  // the last receive found the socket empty, or failed
   for (int i = 0; i < kMaxReceivesPerWakeup; ++i) {
     auto received = socket_.receive(kBatchSize);
     if (!received) {
       log().warn("receive on {}: {}", socket_.local_address().to_string(), received.error().message());
+      drained = true;
       break;
     }
-    if (received->empty()) break;
     const Instant t = now();
     for (const ReceivedDatagram& d : *received) {
       if (dump_->enabled()) dump_->write("udp-in", d.data);
@@ -190,17 +191,25 @@ void EndpointCore::on_readable(const boost::system::error_code& ec) {
       }
       transport_.handle_datagram(t, d.from, d.data);
     }
+    // A short batch emptied the socket: another receive would only find nothing.
+    drained = received->size() < kBatchSize;
+    if (received->empty()) break;
     // ACKs free congestion window: send before reading on, as the kernel would pace us anyway.
     process_events();
     flush();
     if (!open_) return;
+    if (drained) break;
     // The application is behind: let its handlers (reads this batch completed) run before more
     // data comes in. Receiving on would pile the data up in the streams' receive buffers, up to
     // their windows: megabytes of memory too cold for the copies into and out of them.
     if (transport_.unread_stream_bytes() >= kMaxUnreadBeforeYield) break;
   }
   drive();
-  if (open_) wait_readable();
+  if (!open_) return;
+  if (drained) return wait_readable();
+  // More is waiting: come back after the handlers queued meanwhile, without a readiness wait
+  // (each costs an epoll_ctl to re-arm and an epoll_wait that would return at once).
+  boost::asio::post(executor_, [self = shared_from_this()] { self->on_readable({}); });
 }
 
 void EndpointCore::on_writable(const boost::system::error_code& ec) {

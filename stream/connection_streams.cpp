@@ -190,6 +190,7 @@ bool ConnectionStreams::write_stream_frames(wire::Writer& w, std::vector<SentStr
     const std::size_t room = std::min(w.remaining() - overhead, kMaxStreamFrameData);
     if (room < kMinStreamFrameData && send.unsent_bytes() + send.lost_bytes() > room) break;
     const std::uint64_t sent_before = send.sent_offset();
+    const std::uint64_t unsent_before = send.unsent_bytes();
     auto chunk = send.next_chunk(room, limit);
     if (!chunk) {
       scheduler_.remove(*id);
@@ -208,6 +209,10 @@ bool ConnectionStreams::write_stream_frames(wire::Writer& w, std::vector<SentStr
     flow_.on_sent(send.sent_offset() - sent_before);
     sent.emplace_back(StreamDataSent{*id, chunk->offset, chunk->data.size(), chunk->fin});
     wrote = true;
+    // A writer waiting on the unsent limit need not wait for an ACK: this took its data out.
+    if (send.reached_resume_mark(unsent_before) && send.writer_may_resume() && blocked_writers_.erase(*id)) {
+      push(StreamEvent::Kind::writable, *id);
+    }
     if (s->has_pending(flow_.send_credit())) {
       scheduler_.rotate(*id);  // its turn is over
     } else {
@@ -282,7 +287,7 @@ void ConnectionStreams::resend(const StreamDataSent& data) {
 void ConnectionStreams::signal_writable() {
   for (auto it = blocked_writers_.begin(); it != blocked_writers_.end();) {
     const StreamState* s = table_.find(*it);
-    if (s && s->writable() == 0) {
+    if (s && !s->writer_may_resume()) {
       ++it;
       continue;
     }

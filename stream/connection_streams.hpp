@@ -116,7 +116,8 @@ class ConnectionStreams {
   void on_lost(const SentStreamFrame& frame);
   // Sends this data again (a PTO probe repeats the oldest data, so that it repairs a lost tail).
   void resend(const StreamDataSent& data);
-  // After acknowledgements freed send buffers: writable events for writers that were short.
+  // After acknowledgements freed send buffers, or packets took unsent data: writable events for
+  // writers that were short (SendBuffer::writer_may_resume).
   void signal_writable();
 
   // ---- the application -------------------------------------------------------------------------

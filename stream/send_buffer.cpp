@@ -27,7 +27,9 @@ std::size_t SendBuffer::writable() const noexcept {
   if (fin_ != FinState::none || is_reset()) return 0;
   const std::uint64_t held = write_offset_ - acked_prefix_;
   const std::uint64_t room = held >= capacity_ ? 0 : capacity_ - held;
-  return static_cast<std::size_t>(std::min(room, kMaxStreamOffset - write_offset_));
+  const std::uint64_t unsent = unsent_bytes();
+  const std::uint64_t unsent_room = unsent >= unsent_limit_ ? 0 : unsent_limit_ - unsent;
+  return static_cast<std::size_t>(std::min({room, unsent_room, kMaxStreamOffset - write_offset_}));
 }
 
 std::size_t SendBuffer::write(std::span<const std::uint8_t> bytes) {

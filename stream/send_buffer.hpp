@@ -52,8 +52,21 @@ class SendBuffer {
   std::size_t write(std::span<const std::uint8_t> bytes);
   // Marks the end of the stream after the bytes written so far; later writes take nothing.
   void finish();
+  // Bounds the bytes written but not yet sent (the capacity still bounds everything held). A
+  // bulk writer then stays a little ahead of the connection instead of a whole buffer ahead: what
+  // it wrote is still in the cache when it goes out, and data in flight is not held back.
+  void limit_unsent(std::size_t bytes) noexcept { unsent_limit_ = bytes; }
   // How many bytes write() would take now.
   std::size_t writable() const noexcept;
+  // Whether a writer that came up short should be told to write again: there is room, and no more
+  // than half the unsent limit is still waiting (so each wake-up moves a good batch, not a packet).
+  bool writer_may_resume() const noexcept {
+    return writable() > 0 && unsent_bytes() <= unsent_limit_ / 2;
+  }
+  // Sending took the unsent bytes from `unsent_before` down to the mark where a writer resumes.
+  bool reached_resume_mark(std::uint64_t unsent_before) const noexcept {
+    return unsent_before > unsent_limit_ / 2 && unsent_bytes() <= unsent_limit_ / 2;
+  }
   bool is_finished() const noexcept { return fin_ != FinState::none; }
   // The stream's final size once finish() was called.
   std::optional<std::uint64_t> final_size() const noexcept;
@@ -111,6 +124,7 @@ class SendBuffer {
   bool fin_goes_with(std::uint64_t chunk_end) const noexcept;
 
   std::size_t capacity_;
+  std::size_t unsent_limit_ = SIZE_MAX;
   std::size_t block_size_;
   // block_size_ bytes each, left uninitialized when allocated: write() fills before anything reads.
   using Block = std::unique_ptr<std::uint8_t[]>;

@@ -17,9 +17,12 @@ class StreamIdSet {
     const auto it = std::lower_bound(ids_.begin(), ids_.end(), id);
     if (it == ids_.end() || *it != id) ids_.insert(it, id);
   }
-  void erase(std::uint64_t id) {
+  // Whether it was there.
+  bool erase(std::uint64_t id) {
     const auto it = std::lower_bound(ids_.begin(), ids_.end(), id);
-    if (it != ids_.end() && *it == id) ids_.erase(it);
+    if (it == ids_.end() || *it != id) return false;
+    ids_.erase(it);
+    return true;
   }
   const_iterator erase(const_iterator it) { return ids_.erase(it); }  // the next one
   void clear() { ids_.clear(); }

@@ -6,7 +6,10 @@ namespace srudp::stream {
 
 StreamState::StreamState(std::uint64_t id, const Config& config)
     : id_(id), max_receive_window_(config.max_receive_window), peer_max_stream_data_(config.peer_max_stream_data) {
-  if (config.sends) send_.emplace(config.send_capacity);
+  if (config.sends) {
+    send_.emplace(config.send_capacity);
+    send_->limit_unsent(config.send_unsent_limit);
+  }
   if (config.receives) {
     // Advertises the limit the peer already knows; grows to the tuned window with the first update.
     receive_.emplace(config.receive_window);

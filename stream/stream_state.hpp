@@ -24,12 +24,17 @@
 
 namespace srudp::stream {
 
+// What a stream's writer may queue ahead of the connection (SendBuffer::limit_unsent): a few
+// hundred packets, which stay in the cache until they are sent.
+inline constexpr std::size_t kMaxUnsentBytes = 256 * 1024;
+
 class StreamState {
  public:
   struct Config {
     bool sends = true;
     bool receives = true;
     std::size_t send_capacity = 1 << 20;
+    std::size_t send_unsent_limit = kMaxUnsentBytes;  // of which written but not yet sent
     std::uint64_t receive_window = 1 << 20;  // the limit the peer knows (transport parameters)
     std::uint64_t tuned_window = 1 << 20;    // the window auto-tuning reached so far (>= the above)
     std::uint64_t max_receive_window = 16 << 20;
@@ -50,6 +55,7 @@ class StreamState {
   Result<std::size_t> write(std::span<const std::uint8_t> data);
   std::error_code finish();
   std::size_t writable() const { return send_ ? send_->writable() : 0; }
+  bool writer_may_resume() const { return send_ && send_->writer_may_resume(); }
   // The peer's MAX_STREAM_DATA; returns whether it raised the limit.
   bool on_max_stream_data(std::uint64_t limit);
   // How far new data may go, given the connection's remaining credit.

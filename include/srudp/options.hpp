@@ -35,7 +35,9 @@ struct ConnectionOptions {
   std::chrono::milliseconds max_ack_delay{2};
   std::uint64_t stream_receive_window = 1 << 20;         // per stream, initial (auto-tuned upwards)
   std::uint64_t connection_receive_window = 8 << 20;     // all streams together, initial
-  std::size_t stream_send_buffer = 1 << 20;              // per stream: writes wait when it is full
+  // Per stream, written and not yet acknowledged: writes wait when it is full. Of it, at most
+  // 256 KiB waits unsent; a write that stopped there resumes once half of that went out.
+  std::size_t stream_send_buffer = 1 << 20;
   std::uint64_t max_streams = 100;                       // concurrent streams the peer may open
 };
 

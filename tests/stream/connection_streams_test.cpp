@@ -267,6 +267,31 @@ TEST(ConnectionStreams, ShortWritesAreWokenWhenAcknowledgementsFreeRoom) {
   EXPECT_TRUE(has(Pair::events(p.client), Kind::writable, id));
 }
 
+// A writer stopped by the unsent limit is woken by packets taking its data out, before any ACK:
+// once no more than half the limit still waits.
+TEST(ConnectionStreams, WritersAheadOfTheConnectionAreWokenAsPacketsTakeTheirData) {
+  auto c = config();
+  c.send_capacity = 4 * kMaxUnsentBytes;
+  auto s = config();  // lets the whole limit through
+  s.stream_receive_window = s.connection_receive_window = s.max_receive_window = 4 * kMaxUnsentBytes;
+  Pair p(c, s);
+  const std::uint64_t id = *p.client.open(StreamDirection::bidirectional);
+  ASSERT_EQ(*p.client.write(id, bytes(2 * kMaxUnsentBytes, 1)), kMaxUnsentBytes);
+  EXPECT_TRUE(Pair::events(p.client).empty());
+  std::vector<SentStreamFrame> sent;  // never acknowledged
+  std::size_t packets = 0;
+  while (Pair::events(p.client).empty()) {
+    std::vector<std::uint8_t> buf(1200);
+    wire::Writer w(buf);
+    ASSERT_TRUE(p.client.write_stream_frames(w, sent));
+    ++packets;
+  }
+  // About half the limit went out.
+  EXPECT_GE(packets * 1200, kMaxUnsentBytes / 2);
+  EXPECT_LE(packets * 1200, kMaxUnsentBytes / 2 + 2 * 1200);
+  EXPECT_GT(*p.client.write(id, bytes(kMaxUnsentBytes, 2)), kMaxUnsentBytes / 2 - 1);
+}
+
 // The frames of one ACK come to on_acked together, in send order: contiguous data of a stream is
 // applied as one range, and another stream's frame or a frame not acknowledged ends the range.
 TEST(ConnectionStreams, AnAckOfManyFramesAcknowledgesEachOfThemAndNothingElse) {

@@ -43,6 +43,43 @@ TEST(SendBufferTest, WriteTakesOnlyTheFreeCapacity) {
   EXPECT_EQ(buffer.write_offset(), 140u);
 }
 
+// The unsent limit bounds what waits to be sent, not what is in flight; a writer is told to go on
+// once half of it went out.
+TEST(SendBufferTest, UnsentLimitBoundsTheQueueAheadOfTheConnectionButNotTheFlight) {
+  SendBuffer buffer(1000);
+  buffer.limit_unsent(100);
+  const auto data = pattern(1000);
+  EXPECT_EQ(buffer.writable(), 100u);
+  ASSERT_EQ(buffer.write(data), 100u);
+  EXPECT_EQ(buffer.writable(), 0u);
+  EXPECT_FALSE(buffer.writer_may_resume());
+  ASSERT_TRUE(buffer.next_chunk(40, kNoLimit));  // 60 still unsent: more than half the limit
+  EXPECT_EQ(buffer.writable(), 40u);
+  EXPECT_FALSE(buffer.writer_may_resume());
+  ASSERT_TRUE(buffer.next_chunk(10, kNoLimit));  // 50 unsent
+  EXPECT_TRUE(buffer.writer_may_resume());
+  EXPECT_EQ(buffer.write(std::span(data).subspan(100)), 50u);
+  // Nothing acknowledged: 150 bytes held, 50 of them in flight. Sending everything lets the
+  // writer fill the limit again, up to the capacity, which still counts what is in flight.
+  while (buffer.next_chunk(100, kNoLimit)) {
+  }
+  EXPECT_EQ(buffer.bytes_in_flight(), 150u);
+  EXPECT_EQ(buffer.writable(), 100u);
+  std::uint64_t written = 150;
+  while (written < 1000) {
+    const std::size_t n = buffer.write(std::span(data).subspan(written));
+    ASSERT_GT(n, 0u);
+    written += n;
+    while (buffer.next_chunk(100, kNoLimit)) {
+    }
+  }
+  EXPECT_EQ(buffer.bytes_in_flight(), 1000u);
+  EXPECT_EQ(buffer.writable(), 0u);  // the capacity is what stops it now
+  EXPECT_FALSE(buffer.writer_may_resume());
+  buffer.on_acked(0, 1, false);
+  EXPECT_TRUE(buffer.writer_may_resume());  // any room under the capacity: nothing is waiting unsent
+}
+
 TEST(SendBufferTest, NewDataComesOutInOrderWithinMaxBytes) {
   SendBuffer buffer(1000);
   const auto data = pattern(250);

@@ -64,7 +64,7 @@ struct ConnectionConfig {
   std::uint64_t stream_receive_window = 1 << 20;      // per stream, initial
   std::uint64_t connection_receive_window = 8 << 20;  // all streams together, initial
   std::uint64_t max_receive_window = 16 << 20;        // auto-tuning never grows a window beyond
-  std::size_t stream_send_buffer = 1 << 20;           // per stream
+  std::size_t stream_send_buffer = 8 << 20;           // per stream: what is in flight, and up to 256 KiB unsent
   std::uint64_t max_streams = 100;                    // bidirectional streams the peer may have open at once
   std::uint64_t max_unidirectional_streams = 100;     // unidirectional ones, counted apart
   // Datagrams are dropped rather than queued under congestion: at most this many wait (the

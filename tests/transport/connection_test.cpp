@@ -389,6 +389,17 @@ TEST(Connection, GoodputReportOnHundredMegabitLink) {
   }
 }
 
+// 200 Mbit/s and 100 ms: 2.5 MB in flight fill the path. The send buffer holds what is in flight,
+// so one of 1 MiB would cap a stream at 1 MiB per round trip, 84 Mbit/s (it gave 64 here).
+TEST(Connection, OneStreamFillsAHighBandwidthDelayPath) {
+  Pair t(25, bottleneck(200'000'000, milliseconds(50), 0), delay_link(milliseconds(50)));
+  ASSERT_TRUE(t.net.run_until([&] { return t.established(); }, seconds(5)));
+  auto out = transfer(t, 24 * 1024 * 1024, seconds(60));
+  ASSERT_TRUE(out.completed);
+  std::printf("  200 Mbit/s, 100 ms RTT: goodput %.1f Mbit/s\n", out.goodput_bps / 1e6);
+  EXPECT_GT(out.goodput_bps, 88e6) << t.net.describe();
+}
+
 TEST(Connection, ReceiveWindowAutoTunesOnAFastPath) {
   ConnectionConfig b = base_config();
   b.stream_receive_window = 32 * 1024;
@@ -780,3 +791,4 @@ TEST(Connection, WrongPskNeverEstablishes) {
 
 }  // namespace
 }  // namespace srudp::transport
+

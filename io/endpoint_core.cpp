@@ -191,14 +191,14 @@ void EndpointCore::on_readable(const boost::system::error_code& ec) {
       }
       transport_.handle_datagram(t, d.from, d.data);
     }
-    // A short batch emptied the socket: another receive would only find nothing.
+    // A short batch emptied the socket: another receive would only find nothing, and drive()
+    // below takes the events and sends.
     drained = received->size() < kBatchSize;
-    if (received->empty()) break;
+    if (drained) break;
     // ACKs free congestion window: send before reading on, as the kernel would pace us anyway.
     process_events();
     flush();
     if (!open_) return;
-    if (drained) break;
     // The application is behind: let its handlers (reads this batch completed) run before more
     // data comes in. Receiving on would pile the data up in the streams' receive buffers, up to
     // their windows: megabytes of memory too cold for the copies into and out of them.

@@ -791,4 +791,3 @@ TEST(Connection, WrongPskNeverEstablishes) {
 
 }  // namespace
 }  // namespace srudp::transport
-

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `rdv dial` and `rdv accept` through a real `rdv serve` on loopback: files both ways at once,
 # byte-exact, under every path policy (relayed or direct as the policy says), each side's "peer
-# connected" line, exit 0 on both; an empty stdin; and the failures a user meets (server
-# unreachable, nobody came before the lobby timeout, bad arguments) as a message and exit 1 (2).
+# connected" line, exit 0 on both; an empty stdin; -v (logs and the connection's figures on stderr
+# only); and the failures a user meets (server unreachable, nobody came before the lobby timeout,
+# bad arguments) as a message and exit 1 (2).
 set -euo pipefail
 rdv="$1"
 dir=$(mktemp -d)
@@ -64,6 +65,15 @@ grep -q "^peer connected relay=true" "$dir/dial.err" || { echo "-r did not relay
 pair "$dir/empty" "$dir/a" --include-loopback
 cmp "$dir/a" "$dir/accept.out" || { echo "dial -> accept differs (empty stdin on the other side)"; exit 1; }
 [[ ! -s "$dir/dial.out" ]] || { echo "output from an empty stdin"; exit 1; }
+
+# -v: debug logs on stderr only (stdout stays the peer's bytes), ending with the connection's figures.
+pair "$dir/b" "$dir/a" --include-loopback -v
+cmp "$dir/a" "$dir/accept.out" || { echo "-v: dial -> accept differs"; exit 1; }
+cmp "$dir/b" "$dir/dial.out" || { echo "-v: accept -> dial differs"; exit 1; }
+for side in dial accept; do
+  grep -Eq 'connection: sent [1-9][0-9]* packets \([0-9]+ bytes\), received [1-9][0-9]*, lost [0-9]+ \([0-9]+ spurious\), [0-9]+ stream bytes resent, srtt [0-9]+ us \(min [0-9]+\), cwnd [1-9][0-9]* bytes, path MTU [1-9][0-9]*$' \
+    "$dir/$side.err" || { echo "-v: no connection figures from $side:"; tail -5 "$dir/$side.err"; exit 1; }
+done
 
 # Failures: a message and exit status 1, in bounded time.
 expect_failure() {  # expected message, then the command

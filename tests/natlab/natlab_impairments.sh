@@ -49,16 +49,25 @@ router_a_drops() {
   in_ns natA nft -f - <<<"table ip impair { chain forward { type filter hook forward priority -10; policy accept;$rules }; }"
 }
 
-# direct_transfer: $work/a and $work/b both ways, direct only (so the UDP path is what is
-# measured, not the relay); sets rate_ab and rate_ba (MB/s), and the dialer's stderr facts.
+# direct_leg FEED_A FEED_B: one transfer, direct only (so that it measures the UDP path, not the
+# relay); the scenario fails unless both sides exit 0 and the path was direct. Sets
+# received_by_a and received_by_b (MB/s, empty when nothing came), and the dialer's stderr facts.
+direct_leg() {
+  RDV_ARGS="--policy direct-only ${RDV_ARGS:-}" lab_transfer "$1" "$2"
+  [[ $dial_status -eq 0 && $accept_status -eq 0 ]] || ok=false
+  lab_read_stderr "$work/b.err"
+  received_by_b="$rate"
+  lab_read_stderr "$work/a.err"
+  received_by_a="$rate"
+  [[ $path == direct ]] || ok=false
+}
+
+# direct_transfer: $work/a and $work/b both ways at once; sets rate_ab and rate_ba (MB/s).
 direct_transfer() {
   lab_start_server
-  RDV_ARGS="--policy direct-only ${RDV_ARGS:-}" lab_transfer 'cat "$work/a"' 'cat "$work/b"'
-  lab_read_stderr "$work/b.err"
-  rate_ab="$rate"
-  lab_read_stderr "$work/a.err"
-  rate_ba="$rate"
-  [[ $path == direct ]] || ok=false
+  direct_leg 'cat "$work/a"' 'cat "$work/b"'
+  rate_ab="$received_by_b"
+  rate_ba="$received_by_a"
   detail="direct at $direct_at, A->B $rate_ab MB/s, B->A $rate_ba MB/s"
 }
 
@@ -79,17 +88,12 @@ scenario_rate_10mbit() {
   # data, and BBR v1, which has no model of a queue on the reverse path, gets one direction only
   # 60-95% of the link (docs/PERFORMANCE.md); the simulator covers that case
   # (CongestionSimulation.TwoWayBulkOnATenMegabitLink).
-  RDV_ARGS="--policy direct-only ${RDV_ARGS:-}" lab_transfer 'cat "$work/a"' 'true'
-  [[ $dial_status -eq 0 && $accept_status -eq 0 ]] || ok=false
-  lab_read_stderr "$work/b.err"
-  rate_ab="$rate"
-  [[ $path == direct ]] || ok=false
+  direct_leg 'cat "$work/a"' 'true'
+  rate_ab="$received_by_b"
   mv "$work/b.out" "$work/b.out.first"
-  RDV_ARGS="--policy direct-only ${RDV_ARGS:-}" lab_transfer 'true' 'cat "$work/b"'
+  direct_leg 'true' 'cat "$work/b"'
+  rate_ba="$received_by_a"
   mv "$work/b.out.first" "$work/b.out"  # what the loop checks: a -> b.out (first), b -> a.out
-  lab_read_stderr "$work/a.err"
-  rate_ba="$rate"
-  [[ $path == direct ]] || ok=false
   detail="direct at $direct_at, A->B $rate_ab MB/s, B->A $rate_ba MB/s"
   # 70% of 10 Mbit/s is 0.875 MB/s of payload.
   awk -v x="$rate_ab" -v y="$rate_ba" 'BEGIN { exit !(x >= 0.875 && y >= 0.875) }' || ok=false

@@ -209,10 +209,10 @@ asio::awaitable<int> run_peer(bool dial, const PeerOptions& o, rdv::Client& clie
   }
   const ConnectionStats s = connection.stats();
   io::log().debug("connection: sent {} packets ({} bytes), received {}, lost {} ({} spurious), {} stream bytes resent, "
-                "srtt {} us (min {}), cwnd {} bytes, path MTU {}",
-                s.packets_sent, s.bytes_sent, s.packets_received, s.packets_lost, s.packets_spuriously_lost,
-                s.bytes_retransmitted, s.smoothed_rtt.count() / 1000, s.min_rtt.count() / 1000, s.congestion_window,
-                s.path_mtu);
+                  "srtt {} us (min {}), cwnd {} bytes, path MTU {}",
+                  s.packets_sent, s.bytes_sent, s.packets_received, s.packets_lost, s.packets_spuriously_lost,
+                  s.bytes_retransmitted, s.smoothed_rtt.count() / 1000, s.min_rtt.count() / 1000,
+                  s.congestion_window, s.path_mtu);
   // Both directions are finished. Drop our handles: the connection closes once the peer has
   // acknowledged what we wrote (like TCP's close()); wait for that, then go.
   connection = Connection();

@@ -1,5 +1,7 @@
 #include "io/endpoint_core.hpp"
 
+#include <utility>
+
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 
@@ -140,9 +142,11 @@ void EndpointCore::close() {
 
 void EndpointCore::inject_datagram(const SocketAddress& from, std::span<const std::uint8_t> datagram) {
   if (!open_) return;
-  if (dump_->enabled()) dump_->write("udp-in", datagram);
-  transport_.handle_datagram(now(), from, datagram);
-  drive();
+  in_event([&] {
+    if (dump_->enabled()) dump_->write("udp-in", datagram);
+    transport_.handle_datagram(now(), from, datagram);
+    drive();
+  });
 }
 
 void EndpointCore::attach_path(const SocketAddress& address, std::shared_ptr<DatagramPath> path) {
@@ -166,9 +170,37 @@ void EndpointCore::send_raw(const SocketAddress& to, std::span<const std::uint8_
 
 // ---- the loop ------------------------------------------------------------------------------------
 
+template <class Work>
+void EndpointCore::in_event(Work&& work) {
+  CompletionScope scope(this, &EndpointCore::on_scope_closed);
+  std::forward<Work>(work)();
+  settle(scope);
+}
+
+void EndpointCore::settle(CompletionScope& scope) {
+  if (!scope.owning()) return;  // an outer event's scope settles
+  for (int round = 0; round < kMaxSettleRounds; ++round) {
+    const bool ran = scope.run();
+    const bool wanted = std::exchange(drive_requested_, false);
+    if (wanted && open_) drive();
+    if (!ran && !wanted) return;
+  }
+}
+
+void EndpointCore::on_scope_closed(void* owner) noexcept {
+  // What settle() did not get to (too many rounds, or a handler threw): drive in a later turn.
+  auto* self = static_cast<EndpointCore*>(owner);
+  if (!std::exchange(self->drive_requested_, false)) return;
+  try {
+    self->request_drive();
+  } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory; the timer drives again later
+  }
+}
+
 void EndpointCore::wait_readable() {
-  socket_.async_wait_readable(
-      [self = shared_from_this()](const boost::system::error_code& ec) { self->on_readable(ec); });
+  socket_.async_wait_readable([self = shared_from_this()](const boost::system::error_code& ec) {
+    self->in_event([&] { self->on_readable(ec); });
+  });
 }
 
 void EndpointCore::on_readable(const boost::system::error_code& ec) {
@@ -209,7 +241,7 @@ void EndpointCore::on_readable(const boost::system::error_code& ec) {
   if (drained) return wait_readable();
   // More is waiting: come back after the handlers queued meanwhile, without a readiness wait
   // (each costs an epoll_ctl to re-arm and an epoll_wait that would return at once).
-  boost::asio::post(executor_, [self = shared_from_this()] { self->on_readable({}); });
+  boost::asio::post(executor_, [self = shared_from_this()] { self->in_event([&] { self->on_readable({}); }); });
 }
 
 void EndpointCore::on_writable(const boost::system::error_code& ec) {
@@ -225,11 +257,16 @@ void EndpointCore::on_timer() {
 }
 
 void EndpointCore::request_drive() {
-  if (drive_posted_ || !open_) return;
+  if (!open_) return;
+  if (const CompletionScope* scope = CompletionScope::current(); scope != nullptr && scope->owner() == this) {
+    drive_requested_ = true;  // settle() drives before this event ends
+    return;
+  }
+  if (drive_posted_) return;
   drive_posted_ = true;
   boost::asio::post(executor_, [self = shared_from_this()] {
     self->drive_posted_ = false;
-    if (self->open_) self->drive();
+    if (self->open_) self->in_event([&] { self->drive(); });
   });
 }
 
@@ -306,7 +343,9 @@ bool EndpointCore::send_batch() {
     if (*sent == 0) {
       waiting_writable_ = true;
       socket_.async_wait_writable(
-          [self = shared_from_this()](const boost::system::error_code& ec) { self->on_writable(ec); });
+          [self = shared_from_this()](const boost::system::error_code& ec) {
+        self->in_event([&] { self->on_writable(ec); });
+      });
       return false;
     }
     tx_sent_ += *sent;
@@ -328,7 +367,7 @@ void EndpointCore::rearm_timer() {
   timer_.expires_at(to_steady(*deadline));
   timer_.async_wait([self = shared_from_this(), generation](const boost::system::error_code& ec) {
     if (ec || generation != self->timer_generation_ || !self->open_) return;
-    self->on_timer();
+    self->in_event([&] { self->on_timer(); });
   });
 }
 

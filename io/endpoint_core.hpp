@@ -4,7 +4,9 @@
 //   drain poll_transmit into a batch -> send it (waiting for writable when the kernel buffer is
 //   full) -> re-arm the one timer at poll_timeout() -> on expiry handle_timeout(now), and again.
 // Application calls (stream writes, reads that free window, closes) request one deferred drive,
-// so a handler's calls are sent together after it returns.
+// so a handler's calls are sent together after it returns. Each event runs in a CompletionScope:
+// the completions it raises run when its own work is done, and the drives they request run then
+// too, in the same turn of the executor, rather than each going through the executor's queue.
 //
 // Other paths (the rdv relay over TCP) plug in at two points: attach_path() names a DatagramPath by
 // a pseudo-address, which transmit() sends to instead of the socket, and inject_datagram() feeds
@@ -27,6 +29,7 @@
 #include <boost/system/error_code.hpp>
 
 #include "common/random.hpp"
+#include "io/completion_scope.hpp"
 #include "io/datagram_path.hpp"
 #include "io/packet_dump.hpp"
 #include "io/pending_operation.hpp"
@@ -87,6 +90,17 @@ class EndpointCore : public std::enable_shared_from_this<EndpointCore> {
   // ... or fewer: receiving stops once this many stream bytes wait for the application to read.
   static constexpr std::uint64_t kMaxUnreadBeforeYield = 256 * 1024;
 
+  // Rounds of completions and the drives they request run at the end of one event; then the rest
+  // is posted, so an application that keeps writing does not keep the executor from other work.
+  static constexpr int kMaxSettleRounds = 16;
+
+  // Runs `work` (one event: readable, writable, timer, a deferred drive, an injected datagram) in
+  // a CompletionScope, then what it completed and the drives those request.
+  template <class Work>
+  void in_event(Work&& work);
+  void settle(CompletionScope& scope);
+  static void on_scope_closed(void* owner) noexcept;
+
   void wait_readable();
   void on_readable(const boost::system::error_code& ec);
   void on_writable(const boost::system::error_code& ec);
@@ -109,6 +123,7 @@ class EndpointCore : public std::enable_shared_from_this<EndpointCore> {
   std::uint64_t timer_generation_ = 0;
   bool open_ = true;
   bool drive_posted_ = false;
+  bool drive_requested_ = false;  // in this endpoint's own scope: settle() drives
   bool waiting_writable_ = false;
 
   std::vector<std::uint8_t> tx_storage_;  // kBatchSize slots of kSlotBytes

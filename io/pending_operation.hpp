@@ -2,9 +2,11 @@
 // type-erased completion handler, outstanding work on the handler's executor (so that executor's
 // context does not run out of work while we wait), and hooks the handler's cancellation slot.
 //
-// Completion never calls the handler inline: it is posted to the endpoint's executor and from
-// there dispatched to the handler's own executor, so an operation that completes at once (data
-// already buffered) behaves like one that waited, and no handler runs inside our event loop.
+// Completion never calls the handler inline. Inside one of the endpoint's event handlers it goes
+// to that handler's CompletionScope, which dispatches it to the handler's own executor once the
+// event's work is done (completion_scope.hpp); elsewhere (an application call that completes at
+// once, data already buffered) it is posted to the endpoint's executor and from there dispatched
+// to the handler's executor. Either way it runs after the call that completed it has returned.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +24,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/system/error_code.hpp>
+
+#include "io/completion_scope.hpp"
 
 namespace srudp::io {
 
@@ -71,13 +75,15 @@ class PendingOperation {
     if (!handler_) return;
     clear_slot();
     Handler handler(std::move(handler_));
-    auto handler_executor = boost::asio::get_associated_executor(handler, io_executor_);
-    boost::asio::post(io_executor_,
-                      boost::asio::bind_executor(std::move(handler_executor),
-                                                 [h = std::move(handler), ec, ... r = std::move(results)]() mutable {
-                                                   std::move(h)(ec, std::move(r)...);
-                                                 }));
+    // The handler's executor, with the work we count on it: released once the handler has run.
+    boost::asio::any_completion_executor handler_executor = std::move(work_);
     work_ = boost::asio::any_completion_executor();
+    auto run = [h = std::move(handler), ec, ... r = std::move(results)]() mutable { std::move(h)(ec, std::move(r)...); };
+    if (CompletionScope* scope = CompletionScope::current()) {
+      scope->add(io_executor_, boost::asio::bind_executor(std::move(handler_executor), std::move(run)));
+    } else {
+      boost::asio::post(io_executor_, boost::asio::bind_executor(std::move(handler_executor), std::move(run)));
+    }
   }
 
  private:

@@ -6,6 +6,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -413,6 +414,41 @@ TEST(Stream, MovedHandleKeepsTheStream) {
   ASSERT_TRUE(run_until(pair.io, [&] { return ec != asio::error::would_block && read_ec != asio::error::would_block; }));
   EXPECT_FALSE(read_ec);
   EXPECT_EQ(z[0], 'z');
+}
+
+// A read that received data completes inside the endpoint's event (io/completion_scope.hpp). A
+// write started from its handler that fits at once must still complete after async_write_some has
+// returned, and a chain of such writes must not keep other handlers of the context waiting.
+TEST(Stream, WritesFromAReadHandlerCompleteAfterTheirCallAndTakeTurnsWithOtherHandlers) {
+  LoopbackPair pair;
+  ASSERT_TRUE(pair.connected);
+  auto [client, server] = open_stream_pair(pair);
+  std::array<char, 1> in{};
+  const std::array<char, 1> out{'x'};
+  bool completed_inside_call = false;
+  bool returned = false;  // from the first async_write_some
+  int writes = 0;
+  int writes_when_other_ran = -1;
+  std::function<void(boost::system::error_code, std::size_t)> on_written = [&](auto ec, std::size_t) {
+    if (ec || ++writes == 1000) return;
+    server.async_write_some(asio::buffer(out), on_written);
+  };
+  server.async_read_some(asio::buffer(in), [&](auto ec, std::size_t) {
+    ASSERT_FALSE(ec);
+    asio::post(pair.io, [&] { writes_when_other_ran = writes; });
+    server.async_write_some(asio::buffer(out), [&](auto write_ec, std::size_t n) {
+      completed_inside_call = !returned;
+      on_written(write_ec, n);
+    });
+    returned = true;
+  });
+  asio::async_write(client, asio::buffer("p", 1), [](auto, std::size_t) {});
+  ASSERT_TRUE(run_until(pair.io, [&] { return writes == 1000; }, 5s));
+  EXPECT_FALSE(completed_inside_call);
+  // 1000 one-byte writes fit the send buffer at once; the handler posted before them still ran
+  // early on, not after the whole chain.
+  ASSERT_GE(writes_when_other_ran, 0);
+  EXPECT_LT(writes_when_other_ran, 100);
 }
 
 }  // namespace

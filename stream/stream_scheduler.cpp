@@ -8,7 +8,21 @@ void StreamScheduler::schedule(std::uint64_t id, std::uint8_t urgency) {
   if (where_.count(id) != 0) return;
   const std::uint8_t level = std::min(urgency, kMaxUrgency);
   auto& list = levels_[level];
-  where_.emplace(id, Position{level, list.insert(list.end(), id)});
+  std::list<std::uint64_t>::iterator it;
+  if (spare_.empty()) {
+    it = list.insert(list.end(), id);
+  } else {
+    it = spare_.begin();
+    *it = id;
+    list.splice(list.end(), spare_, it);
+  }
+  if (spare_position_) {
+    spare_position_.key() = id;
+    spare_position_.mapped() = Position{level, it};
+    where_.insert(std::move(spare_position_));
+  } else {
+    where_.emplace(id, Position{level, it});
+  }
 }
 
 void StreamScheduler::set_urgency(std::uint64_t id, std::uint8_t urgency) {
@@ -20,8 +34,13 @@ void StreamScheduler::set_urgency(std::uint64_t id, std::uint8_t urgency) {
 void StreamScheduler::remove(std::uint64_t id) {
   auto it = where_.find(id);
   if (it == where_.end()) return;
-  levels_[it->second.level].erase(it->second.it);
-  where_.erase(it);
+  auto& list = levels_[it->second.level];
+  if (spare_.size() < kMaxSpareNodes) {
+    spare_.splice(spare_.end(), list, it->second.it);
+  } else {
+    list.erase(it->second.it);
+  }
+  spare_position_ = where_.extract(it);
 }
 
 std::optional<std::uint64_t> StreamScheduler::front() const {
@@ -41,6 +60,8 @@ void StreamScheduler::rotate(std::uint64_t id) {
 void StreamScheduler::clear() {
   for (auto& level : levels_) level.clear();
   where_.clear();
+  spare_.clear();
+  spare_position_ = {};
 }
 
 }  // namespace srudp::stream

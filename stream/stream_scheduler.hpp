@@ -5,7 +5,9 @@
 //
 // The scheduler holds only the streams that may have something to send. The connection calls
 // schedule() when a stream gets data (a write, a loss, more flow-control credit) and drops a
-// stream it finds blocked or empty; every operation is O(1) (a list per urgency level).
+// stream it finds blocked or empty; every operation is O(1) (a list per urgency level). A stream
+// that comes and goes with every message (request and reply) reuses the nodes the last one left,
+// so scheduling allocates nothing in the steady state.
 #pragma once
 
 #include <array>
@@ -43,8 +45,14 @@ class StreamScheduler {
     std::uint8_t level;
     std::list<std::uint64_t>::iterator it;
   };
+  static constexpr std::size_t kMaxSpareNodes = 8;
+
   std::array<std::list<std::uint64_t>, kMaxUrgency + 1> levels_;
   std::unordered_map<std::uint64_t, Position> where_;
+  // Nodes of removed streams, for the next schedule(): list nodes (up to kMaxSpareNodes) and one
+  // map node.
+  std::list<std::uint64_t> spare_;
+  std::unordered_map<std::uint64_t, Position>::node_type spare_position_;
 };
 
 }  // namespace srudp::stream

@@ -51,6 +51,7 @@ ConnectionHandle Endpoint::add(Connection connection, const SocketAddress& peer,
                                        .ready = false,
                                        .touched = false,
                                        .stale = false,
+                                       .timer_dirty = false,
                                        .half_open = true});
   return handle;
 }
@@ -186,7 +187,8 @@ std::optional<Transmit> Endpoint::poll_transmit(Instant now, std::span<std::uint
   return std::nullopt;
 }
 
-std::optional<Instant> Endpoint::poll_timeout() const {
+std::optional<Instant> Endpoint::poll_timeout() {
+  refresh_timers();
   std::optional<Instant> earliest;
   if (!timers_.empty()) earliest = timers_.begin()->first;
   // Connections touched since their last refresh: their deadline may be earlier now.
@@ -203,6 +205,7 @@ std::optional<Instant> Endpoint::poll_timeout() const {
 void Endpoint::handle_timeout(Instant now) {
   refresh_touched();
   refresh_stale();
+  refresh_timers();
   // Each due connection once: its new deadline goes back into the set.
   due_.clear();
   for (auto it = timers_.begin(); it != timers_.end() && it->first <= now; ++it) due_.push_back(it->second);
@@ -274,20 +277,33 @@ void Endpoint::refresh(ConnectionHandle handle, bool ready) {
   const std::uint64_t unread = e.connection.unread_stream_bytes();
   unread_stream_bytes_ = unread_stream_bytes_ - e.unread + unread;
   e.unread = unread;
-  const std::optional<Instant> deadline = e.connection.poll_timeout();
-  if (deadline != e.timer) {
+  if (!e.timer_dirty) {
+    e.timer_dirty = true;
+    timer_dirty_.push_back(handle);
+  }
+  if (ready) make_ready(handle, e);
+}
+
+void Endpoint::refresh_timers() {
+  // Nothing here adds to timer_dirty_, so the loop is over a fixed list.
+  for (const ConnectionHandle handle : timer_dirty_) {
+    Entry* e = find(handle);
+    if (e == nullptr || !e->timer_dirty) continue;  // forgotten meanwhile
+    e->timer_dirty = false;
+    const std::optional<Instant> deadline = e->connection.poll_timeout();
+    if (deadline == e->timer) continue;
     // Moves the entry by reusing its node: a deadline that changes with every batch of packets
     // costs no allocation.
-    auto node = e.timer ? timers_.extract({*e.timer, handle}) : decltype(timers_)::node_type{};
+    auto node = e->timer ? timers_.extract({*e->timer, handle}) : decltype(timers_)::node_type{};
     if (deadline && node) {
       node.value().first = *deadline;
       timers_.insert(std::move(node));
     } else if (deadline) {
       timers_.insert({*deadline, handle});
     }
-    e.timer = deadline;
+    e->timer = deadline;
   }
-  if (ready) make_ready(handle, e);
+  timer_dirty_.clear();
 }
 
 void Endpoint::leave_half_open(ConnectionHandle handle, Entry& e) {
@@ -308,7 +324,7 @@ void Endpoint::forget(std::map<ConnectionHandle, Entry>::iterator it) {
   if (e.timer) timers_.erase({*e.timer, it->first});
   unread_stream_bytes_ -= e.unread;
   by_cid_.erase(e.connection.local_cid());
-  // A forgotten handle in ready_, touched_ or stale_ is skipped when it comes up.
+  // A forgotten handle in ready_, touched_, stale_ or timer_dirty_ is skipped when it comes up.
   connections_.erase(it);
 }
 

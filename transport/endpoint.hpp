@@ -14,8 +14,9 @@
 // robin), and the half-open count and the handshaking connections by address are kept as they
 // change. A connection the application touched through connection() is looked at again before the
 // next poll (its deadline or readiness may have changed). One that took a datagram or sent one has
-// its events and deadline brought up to date once per batch: at the next poll_event or
-// handle_timeout (poll_timeout looks at it meanwhile); a close or the end of its handshake at once.
+// its events brought up to date once per batch: at the next poll_event or handle_timeout; a close
+// or the end of its handshake at once. Deadlines are brought up to date only where they are read,
+// poll_timeout and handle_timeout: once per connection that changed since, not once per change.
 #pragma once
 
 #include <cstdint>
@@ -65,7 +66,8 @@ class Endpoint {
 
   void handle_datagram(Instant now, const SocketAddress& from, std::span<const std::uint8_t> datagram);
   std::optional<Transmit> poll_transmit(Instant now, std::span<std::uint8_t> out);
-  std::optional<Instant> poll_timeout() const;
+  // Not const: it files the deadlines of the connections that changed since the last call.
+  std::optional<Instant> poll_timeout();
   void handle_timeout(Instant now);
   std::optional<EndpointEvent> poll_event();
 
@@ -98,6 +100,7 @@ class Endpoint {
     bool ready = false;            // in ready_
     bool touched = false;          // in touched_
     bool stale = false;            // in stale_
+    bool timer_dirty = false;      // in timer_dirty_: `timer` may be out of date
     bool half_open = true;         // handshaking or confirming, counted in half_open_, in by_peer_
     std::uint64_t unread = 0;      // its unread_stream_bytes() at its last refresh
   };
@@ -120,6 +123,8 @@ class Endpoint {
   // (once per batch, not once per packet), a close or the end of its handshake at once.
   void after_activity(ConnectionHandle handle, Entry& e);
   void refresh_stale();
+  // Files the deadlines of the connections in timer_dirty_ in timers_.
+  void refresh_timers();
   void forget(std::map<ConnectionHandle, Entry>::iterator it);
   void leave_half_open(ConnectionHandle handle, Entry& e);
 
@@ -134,7 +139,8 @@ class Endpoint {
   std::deque<ConnectionHandle> ready_;
   std::vector<ConnectionHandle> touched_;  // the application may have changed them: refresh, ready
   std::uint64_t unread_stream_bytes_ = 0;  // the entries' `unread` summed
-  std::vector<ConnectionHandle> stale_;    // events and deadline not yet refreshed
+  std::vector<ConnectionHandle> stale_;    // events not yet refreshed
+  std::vector<ConnectionHandle> timer_dirty_;  // deadline not yet refreshed
   std::vector<ConnectionHandle> due_;  // scratch for handle_timeout
   std::size_t half_open_ = 0;
   std::deque<std::pair<SocketAddress, std::vector<std::uint8_t>>> stateless_out_;  // cookie replies

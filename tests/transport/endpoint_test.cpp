@@ -351,6 +351,22 @@ TEST(Endpoint, DeadlinesAndEventsOfABatchAreThereBeforeEventsAreTaken) {
   EXPECT_TRUE(opened);
   server.handle_timeout(*ack_deadline);
   EXPECT_TRUE(server.poll_transmit(*ack_deadline, out));
+
+  // Again, with a driver that does not ask for the deadline before handling a timeout: the
+  // deadline that moved earlier (the idle one was filed last) must still be found due.
+  now = *ack_deadline;
+  ASSERT_GT(*server.poll_timeout(), now + std::chrono::seconds(1));
+  c = client.connection(*handle);
+  const auto third = c->open_stream();
+  ASSERT_TRUE(third);
+  ASSERT_EQ(*c->stream_write(*third, hello), hello.size());
+  while (auto t = client.poll_transmit(now, out)) server.handle_datagram(now, kClient1, std::span(out).first(t->size));
+  while (server.poll_event()) {
+  }
+  EXPECT_FALSE(server.poll_transmit(now, out));
+  now += psk_config().max_ack_delay;
+  server.handle_timeout(now);
+  EXPECT_TRUE(server.poll_transmit(now, out));
 }
 
 // A client process that restarts on the same ip:port: a fresh Endpoint (new keys, new connection

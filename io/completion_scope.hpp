@@ -56,9 +56,10 @@ class CompletionScope {
     Completion completion;
   };
   // The owning scope's list: one per thread, kept between scopes so an event allocates nothing
-  // for it. A deque, because it never moves its elements: moving a std::vector's elements would
-  // copy them, and any_completion_handler (Boost 1.81) takes a copy for a handler to wrap, without
-  // end. Entries before `next_` have been taken by run().
+  // for it. Entries before `next_` have been taken by run(). A deque used only at its ends, so no
+  // element is ever move-assigned: any_completion_handler's move assignment (Boost 1.81) hands an
+  // lvalue to its converting constructor, which wraps the handler in itself without end (erasing
+  // from a std::vector did that).
   static std::deque<Pending>& pending();
 
   void* owner_;

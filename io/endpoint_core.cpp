@@ -342,8 +342,7 @@ bool EndpointCore::send_batch() {
     }
     if (*sent == 0) {
       waiting_writable_ = true;
-      socket_.async_wait_writable(
-          [self = shared_from_this()](const boost::system::error_code& ec) {
+      socket_.async_wait_writable([self = shared_from_this()](const boost::system::error_code& ec) {
         self->in_event([&] { self->on_writable(ec); });
       });
       return false;

@@ -78,11 +78,13 @@ class PendingOperation {
     // The handler's executor, with the work we count on it: released once the handler has run.
     boost::asio::any_completion_executor handler_executor = std::move(work_);
     work_ = boost::asio::any_completion_executor();
-    auto run = [h = std::move(handler), ec, ... r = std::move(results)]() mutable { std::move(h)(ec, std::move(r)...); };
+    auto completion = boost::asio::bind_executor(
+        std::move(handler_executor),
+        [h = std::move(handler), ec, ... r = std::move(results)]() mutable { std::move(h)(ec, std::move(r)...); });
     if (CompletionScope* scope = CompletionScope::current()) {
-      scope->add(io_executor_, boost::asio::bind_executor(std::move(handler_executor), std::move(run)));
+      scope->add(io_executor_, std::move(completion));
     } else {
-      boost::asio::post(io_executor_, boost::asio::bind_executor(std::move(handler_executor), std::move(run)));
+      boost::asio::post(io_executor_, std::move(completion));
     }
   }
 

@@ -188,24 +188,19 @@ std::optional<Transmit> Endpoint::poll_transmit(Instant now, std::span<std::uint
 }
 
 std::optional<Instant> Endpoint::poll_timeout() {
-  refresh_timers();
-  std::optional<Instant> earliest;
-  if (!timers_.empty()) earliest = timers_.begin()->first;
-  // Connections touched since their last refresh: their deadline may be earlier now.
-  for (const auto* list : {&touched_, &stale_}) {
-    for (const ConnectionHandle handle : *list) {
-      auto it = connections_.find(handle);
-      if (it == connections_.end()) continue;
-      if (auto t = it->second.connection.poll_timeout(); t && (!earliest || *t < *earliest)) earliest = t;
-    }
-  }
-  return earliest;
+  refresh_all();
+  if (timers_.empty()) return std::nullopt;
+  return timers_.begin()->first;
 }
 
-void Endpoint::handle_timeout(Instant now) {
+void Endpoint::refresh_all() {
   refresh_touched();
   refresh_stale();
   refresh_timers();
+}
+
+void Endpoint::handle_timeout(Instant now) {
+  refresh_all();
   // Each due connection once: its new deadline goes back into the set.
   due_.clear();
   for (auto it = timers_.begin(); it != timers_.end() && it->first <= now; ++it) due_.push_back(it->second);

@@ -14,9 +14,10 @@
 // robin), and the half-open count and the handshaking connections by address are kept as they
 // change. A connection the application touched through connection() is looked at again before the
 // next poll (its deadline or readiness may have changed). One that took a datagram or sent one has
-// its events brought up to date once per batch: at the next poll_event or handle_timeout; a close
-// or the end of its handshake at once. Deadlines are brought up to date only where they are read,
-// poll_timeout and handle_timeout: once per connection that changed since, not once per change.
+// its events brought up to date once per batch: at the next poll_event, poll_timeout or
+// handle_timeout; a close or the end of its handshake at once. Deadlines are brought up to date
+// only where they are read, poll_timeout and handle_timeout: once per connection that changed
+// since, not once per change.
 #pragma once
 
 #include <cstdint>
@@ -66,7 +67,8 @@ class Endpoint {
 
   void handle_datagram(Instant now, const SocketAddress& from, std::span<const std::uint8_t> datagram);
   std::optional<Transmit> poll_transmit(Instant now, std::span<std::uint8_t> out);
-  // Not const: it files the deadlines of the connections that changed since the last call.
+  // Not const: it brings the connections that changed since the last call up to date (their
+  // events too, for poll_event) and files their deadlines.
   std::optional<Instant> poll_timeout();
   void handle_timeout(Instant now);
   std::optional<EndpointEvent> poll_event();
@@ -125,6 +127,8 @@ class Endpoint {
   void refresh_stale();
   // Files the deadlines of the connections in timer_dirty_ in timers_.
   void refresh_timers();
+  // Touched, stale and timers: everything up to date, as poll_timeout and handle_timeout need.
+  void refresh_all();
   void forget(std::map<ConnectionHandle, Entry>::iterator it);
   void leave_half_open(ConnectionHandle handle, Entry& e);
 

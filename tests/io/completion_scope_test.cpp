@@ -54,16 +54,6 @@ TEST(CompletionScope, CompletionWaitsForRunThenRunsInlineOnTheHandlersThread) {
   EXPECT_EQ(CompletionScope::current(), nullptr);
 }
 
-TEST(CompletionScope, WithoutAScopeCompletionIsPostedAsBefore) {
-  asio::io_context io;
-  bool called = false;
-  Operation op(Handler([&](boost::system::error_code, int) { called = true; }), io.get_executor());
-  op.complete({}, 1);
-  EXPECT_FALSE(called);
-  io.run();
-  EXPECT_TRUE(called);
-}
-
 TEST(CompletionScope, NestedScopeIsInertAndTheOuterOneRunsWhatHappenedUnderIt) {
   asio::io_context io;
   Closes outer_closes, inner_closes;

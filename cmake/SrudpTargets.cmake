@@ -5,10 +5,13 @@ set(SRUDP_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-convers
 
 # GCC 12 reports -Wrestrict false positives inside libstdc++'s std::string at -O3 (GCC bug 105329),
 # and -Wstringop-overread ones inside boost::container::small_vector's copy of its inline storage
-# (it cannot see that the size it copies is at most the capacity).
+# (it cannot see that the size it copies is at most the capacity). An LTO link (SRUDP_LTO)
+# optimises again and needs the same exceptions.
+set(SRUDP_WARNING_EXCEPTIONS "")
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
-  list(APPEND SRUDP_WARNINGS -Wno-restrict -Wno-stringop-overread)
+  set(SRUDP_WARNING_EXCEPTIONS -Wno-restrict -Wno-stringop-overread)
 endif()
+list(APPEND SRUDP_WARNINGS ${SRUDP_WARNING_EXCEPTIONS})
 
 function(srudp_warnings target)
   target_compile_options(${target} PRIVATE ${SRUDP_WARNINGS})

@@ -1,5 +1,6 @@
 #include "io/endpoint_core.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include <boost/asio/error.hpp>
@@ -162,7 +163,7 @@ void EndpointCore::send_raw(const SocketAddress& to, std::span<const std::uint8_
   if (dump_->enabled()) dump_->write("udp-out", datagram);
   // Through the batch (flushed at once), so it keeps its order with what is queued.
   if (tx_batch_.size() == kBatchSize && !send_batch()) return;
-  std::span<std::uint8_t> slot(tx_storage_.data() + tx_batch_.size() * kSlotBytes, kSlotBytes);
+  const std::span<std::uint8_t> slot = next_slot();
   std::copy(datagram.begin(), datagram.end(), slot.begin());
   tx_batch_.push_back(OutgoingDatagram{to, slot.first(datagram.size())});
   send_batch();
@@ -305,7 +306,7 @@ void EndpointCore::flush() {
   for (;;) {
     bool drained = false;
     while (tx_batch_.size() < kBatchSize) {
-      std::span<std::uint8_t> slot(tx_storage_.data() + tx_batch_.size() * kSlotBytes, kSlotBytes);
+      const std::span<std::uint8_t> slot = next_slot();
       auto tx = transport_.poll_transmit(t, slot);
       if (!tx) {
         drained = true;
@@ -313,8 +314,23 @@ void EndpointCore::flush() {
       }
       transmit(tx->to, slot.first(tx->size));
     }
-    if (!send_batch() || drained) return;
+    if (drained) {
+      send_batch();
+      return;
+    }
+    // A full batch: its whole GSO messages go, and the open run at its end stays to be filled by
+    // the datagrams that follow, which a bulk sender's flush has. Sent as it was, a batch of 64
+    // datagrams of 1 451 bytes became a message of 45 and one of 19; carried, the runs come out
+    // whole and a loopback transfer makes a quarter fewer messages. (Its datagrams wait for no
+    // more than the next batch is built, as the first of a batch always waited for the rest.)
+    const std::size_t whole = socket_.whole_messages(tx_batch_);
+    if (!send_batch(whole > 0 ? whole : tx_batch_.size())) return;
   }
+}
+
+std::span<std::uint8_t> EndpointCore::next_slot() {
+  const std::size_t slot = (tx_head_ + tx_batch_.size()) % kBatchSize;
+  return {tx_storage_.data() + slot * kSlotBytes, kSlotBytes};
 }
 
 void EndpointCore::transmit(const SocketAddress& to, std::span<const std::uint8_t> datagram) {
@@ -331,27 +347,33 @@ void EndpointCore::transmit(const SocketAddress& to, std::span<const std::uint8_
   tx_batch_.push_back(OutgoingDatagram{to, datagram});
 }
 
-bool EndpointCore::send_batch() {
-  while (tx_sent_ < tx_batch_.size()) {
-    auto sent = socket_.send(std::span(tx_batch_).subspan(tx_sent_));
+bool EndpointCore::send_batch(std::size_t count) {
+  count = std::min(count, tx_batch_.size());
+  std::size_t done = 0;
+  bool kernel_full = false;
+  while (done < count) {
+    auto sent = socket_.send(std::span(tx_batch_).subspan(done, count - done));
     if (!sent) {
       // Not about one datagram (those are dropped inside): the socket itself failed. The core
       // treats what is lost here like any loss on the path.
       log().warn("send on {}: {}", socket_.local_address().to_string(), sent.error().message());
+      done = count;
       break;
     }
     if (*sent == 0) {
-      waiting_writable_ = true;
-      socket_.async_wait_writable([self = shared_from_this()](const boost::system::error_code& ec) {
-        self->in_event([&] { self->on_writable(ec); });
-      });
-      return false;
+      kernel_full = true;
+      break;
     }
-    tx_sent_ += *sent;
+    done += *sent;
   }
-  tx_batch_.clear();
-  tx_sent_ = 0;
-  return true;
+  tx_batch_.erase(tx_batch_.begin(), tx_batch_.begin() + static_cast<std::ptrdiff_t>(done));
+  tx_head_ = tx_batch_.empty() ? 0 : (tx_head_ + done) % kBatchSize;
+  if (!kernel_full) return true;
+  waiting_writable_ = true;
+  socket_.async_wait_writable([self = shared_from_this()](const boost::system::error_code& ec) {
+    self->in_event([&] { self->on_writable(ec); });
+  });
+  return false;
 }
 
 void EndpointCore::rearm_timer() {

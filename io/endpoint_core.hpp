@@ -108,7 +108,10 @@ class EndpointCore : public std::enable_shared_from_this<EndpointCore> {
   void drive();  // events -> transmits -> events -> waiting opens -> timer
   void process_events();
   void flush();
-  bool send_batch();  // false: the kernel is full and a writable wait is armed
+  // Sends the first `count` datagrams of the batch (all by default); false: the kernel is full
+  // and a writable wait is armed.
+  bool send_batch(std::size_t count = SIZE_MAX);
+  std::span<std::uint8_t> next_slot();
   void transmit(const SocketAddress& to, std::span<const std::uint8_t> datagram);
   void rearm_timer();
 
@@ -126,9 +129,10 @@ class EndpointCore : public std::enable_shared_from_this<EndpointCore> {
   bool drive_requested_ = false;  // in this endpoint's own scope: settle() drives
   bool waiting_writable_ = false;
 
-  std::vector<std::uint8_t> tx_storage_;  // kBatchSize slots of kSlotBytes
+  // A ring of kBatchSize slots of kSlotBytes: tx_batch_[i] is in slot (tx_head_ + i) % kBatchSize.
+  std::vector<std::uint8_t> tx_storage_;
   std::vector<OutgoingDatagram> tx_batch_;
-  std::size_t tx_sent_ = 0;  // datagrams of tx_batch_ the kernel took
+  std::size_t tx_head_ = 0;
 
   std::map<SocketAddress, std::shared_ptr<DatagramPath>> paths_;
   ForeignHandler foreign_handler_;

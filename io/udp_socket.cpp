@@ -318,6 +318,34 @@ Result<std::span<const ReceivedDatagram>> UdpSocket::receive(std::size_t max_dat
   return out;
 }
 
+namespace {
+
+struct GsoRun {
+  std::size_t end;  // one past its last datagram
+  bool closed;      // a datagram of its size appended to the batch could not join it
+};
+
+// The GSO run starting at batch[first]: same destination, same size, except that the last may be
+// shorter. The kernel cuts the concatenated payload every `segment` bytes, which restores the
+// boundaries.
+GsoRun gso_run(std::span<const OutgoingDatagram> batch, std::size_t first, bool gso) {
+  const std::size_t segment = batch[first].data.size();
+  std::size_t end = first + 1;
+  std::size_t total = segment;
+  if (!gso || segment == 0) return {end, true};
+  while (end < batch.size() && end - first < kMaxGsoSegments && batch[end].to == batch[first].to &&
+         batch[end].data.size() > 0 && batch[end].data.size() <= segment &&
+         total + batch[end].data.size() <= kMaxGsoBytes) {
+    total += batch[end].data.size();
+    ++end;
+    if (batch[end - 1].data.size() < segment) return {end, true};  // a shorter one ends the run
+  }
+  const bool full = end - first == kMaxGsoSegments || total + segment > kMaxGsoBytes;
+  return {end, end < batch.size() || full};
+}
+
+}  // namespace
+
 std::size_t UdpSocket::State::build_send_messages(std::span<const OutgoingDatagram> batch) {
   const std::size_t datagrams = std::min(batch.size(), kMaxMessagesPerSend);
   send_iovecs.resize(datagrams);
@@ -329,20 +357,8 @@ std::size_t UdpSocket::State::build_send_messages(std::span<const OutgoingDatagr
 
   std::size_t message = 0;
   for (std::size_t first = 0; first < datagrams; ++message) {
-    // A GSO run: same destination, same size, except that the last may be shorter. The kernel
-    // cuts the concatenated payload every `segment` bytes, which restores these boundaries.
     const std::size_t segment = batch[first].data.size();
-    std::size_t end = first + 1;
-    std::size_t total = segment;
-    if (capabilities.gso && segment > 0) {
-      while (end < datagrams && end - first < kMaxGsoSegments && batch[end].to == batch[first].to &&
-             batch[end].data.size() > 0 && batch[end].data.size() <= segment &&
-             total + batch[end].data.size() <= kMaxGsoBytes) {
-        total += batch[end].data.size();
-        ++end;
-        if (batch[end - 1].data.size() < segment) break;  // a shorter one ends the run
-      }
-    }
+    const std::size_t end = gso_run(batch.first(datagrams), first, capabilities.gso).end;
     for (std::size_t i = first; i < end; ++i) {
       // iovec is a C struct without const; the kernel only reads the bytes.
       send_iovecs[i] = {const_cast<std::uint8_t*>(batch[i].data.data()), batch[i].data.size()};
@@ -416,6 +432,16 @@ Result<std::size_t> UdpSocket::send(std::span<const OutgoingDatagram> batch) {
     return std::error_code(error, std::system_category());
   }
   return done;
+}
+
+std::size_t UdpSocket::whole_messages(std::span<const OutgoingDatagram> batch) const {
+  std::size_t whole = 0;
+  while (whole < batch.size()) {
+    const GsoRun run = gso_run(batch, whole, s_ && s_->capabilities.gso);
+    if (!run.closed) break;
+    whole = run.end;
+  }
+  return whole;
 }
 
 void UdpSocket::close() {

@@ -78,6 +78,12 @@ class UdpSocket {
   // Errors that concern one datagram (too big, unreachable) drop that datagram and count it sent.
   Result<std::size_t> send(std::span<const OutgoingDatagram> batch);
 
+  // How many datagrams at the front of `batch` send() would pack into complete messages: GSO
+  // runs that a datagram of their size appended to the batch could not join (full, or ended by
+  // a shorter datagram or by the next one). The rest is the last run, still open. Without GSO
+  // every datagram is a message of its own: all of them.
+  std::size_t whole_messages(std::span<const OutgoingDatagram> batch) const;
+
   // Readiness waits; the handler gets (boost::system::error_code).
   template <typename Handler>
   void async_wait_readable(Handler&& handler) {

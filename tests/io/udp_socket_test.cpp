@@ -289,6 +289,58 @@ TEST_F(UdpSocketTest, GsoRunArrivesAsSeparateDatagramsWithTheirBoundaries) {
   EXPECT_EQ(plain_receiver.counters().received_messages, run.size());
 }
 
+// whole_messages: the datagrams at the front of a batch that send() packs into messages no datagram
+// appended later could join. The endpoint sends those and keeps the open run at the end to fill.
+TEST_F(UdpSocketTest, WholeMessagesAreTheGsoRunsNothingAppendedCouldJoin) {
+  auto sender = open_socket(loopback_v4());
+  if (!sender.capabilities().gso) GTEST_SKIP() << "kernel without UDP GSO";
+  auto receiver = open_socket(loopback_v4());
+  auto other = open_socket(loopback_v4());
+  const SocketAddress to = receiver.local_address();
+  const auto full = payload(1, 1451);  // 45 of them fill the 64 KB a GSO message carries
+  const auto small = payload(2, 500);  // 64 of them reach the segment limit first
+  const auto shorter = payload(3, 300);
+  const std::vector<std::uint8_t> empty;
+  const auto batch_of = [&](std::initializer_list<std::pair<std::size_t, const std::vector<std::uint8_t>*>> parts,
+                            const SocketAddress& where) {
+    std::vector<OutgoingDatagram> batch;
+    for (const auto& [count, bytes] : parts) {
+      for (std::size_t i = 0; i < count; ++i) batch.push_back({where, *bytes});
+    }
+    return batch;
+  };
+
+  EXPECT_EQ(sender.whole_messages({}), 0u);
+  EXPECT_EQ(sender.whole_messages(batch_of({{44, &full}}, to)), 0u) << "room for one more";
+  EXPECT_EQ(sender.whole_messages(batch_of({{45, &full}}, to)), 45u) << "64 KB reached";
+  EXPECT_EQ(sender.whole_messages(batch_of({{46, &full}}, to)), 45u) << "the 46th opens a new run";
+  EXPECT_EQ(sender.whole_messages(batch_of({{90, &full}}, to)), 90u);
+  EXPECT_EQ(sender.whole_messages(batch_of({{63, &small}}, to)), 0u);
+  EXPECT_EQ(sender.whole_messages(batch_of({{64, &small}}, to)), 64u) << "64 segments reached";
+  EXPECT_EQ(sender.whole_messages(batch_of({{20, &full}, {1, &shorter}}, to)), 21u) << "a shorter one ends its run";
+  EXPECT_EQ(sender.whole_messages(batch_of({{20, &full}, {1, &shorter}, {3, &full}}, to)), 21u);
+  EXPECT_EQ(sender.whole_messages(batch_of({{3, &shorter}, {2, &full}}, to)), 3u) << "a bigger one cannot join";
+  EXPECT_EQ(sender.whole_messages(batch_of({{1, &empty}, {2, &full}}, to)), 1u) << "an empty datagram is alone";
+
+  auto two_destinations = batch_of({{10, &full}}, to);
+  for (const auto& d : batch_of({{5, &full}}, other.local_address())) two_destinations.push_back(d);
+  EXPECT_EQ(sender.whole_messages(two_destinations), 10u) << "another destination ends the run";
+
+  // Without GSO each datagram is a message of its own.
+  auto plain = open_socket(loopback_v4(), {.allow_gso = false});
+  EXPECT_EQ(plain.whole_messages(batch_of({{7, &full}}, to)), 7u);
+
+  // send() agrees: the 45 whole ones are one message, and the open run a second one.
+  const auto batch = batch_of({{46, &full}}, to);
+  const auto messages_before = sender.counters().sent_messages;
+  ASSERT_EQ(*sender.send(std::span(batch).first(sender.whole_messages(batch))), 45u);
+  EXPECT_EQ(sender.counters().sent_messages - messages_before, 1u);
+  ASSERT_EQ(*sender.send(std::span(batch).subspan(45)), 1u);
+  EXPECT_EQ(sender.counters().sent_messages - messages_before, 2u);
+  EXPECT_EQ(receive(receiver, batch.size()).size(), batch.size());
+  expect_nothing_more(receiver);
+}
+
 // The receive headers are set up again only where the kernel wrote to them. A single datagram
 // leaves its header with no room for control data (it came without a GRO cmsg): the GSO run that
 // lands in the same slot on the next call must still be split at its boundaries.

@@ -26,9 +26,8 @@ constexpr std::size_t kReceiveSlots = 64;
 constexpr std::size_t kReceiveSlotBytes = 65536;
 
 // The kernel's GSO limits: at most 64 segments (UDP_MAX_SEGMENTS) per send, and the whole
-// message must fit one IPv4 datagram without fragmentation (65535 - 20 IP - 8 UDP bytes).
+// message at most kMaxGsoMessageBytes.
 constexpr std::size_t kMaxGsoSegments = 64;
-constexpr std::size_t kMaxGsoBytes = 65507;
 
 // sendmmsg takes at most UIO_MAXIOV messages per call.
 constexpr std::size_t kMaxMessagesPerSend = 1024;
@@ -335,12 +334,12 @@ GsoRun gso_run(std::span<const OutgoingDatagram> batch, std::size_t first, bool 
   if (!gso || segment == 0) return {end, true};
   while (end < batch.size() && end - first < kMaxGsoSegments && batch[end].to == batch[first].to &&
          batch[end].data.size() > 0 && batch[end].data.size() <= segment &&
-         total + batch[end].data.size() <= kMaxGsoBytes) {
+         total + batch[end].data.size() <= kMaxGsoMessageBytes) {
     total += batch[end].data.size();
     ++end;
     if (batch[end - 1].data.size() < segment) return {end, true};  // a shorter one ends the run
   }
-  const bool full = end - first == kMaxGsoSegments || total + segment > kMaxGsoBytes;
+  const bool full = end - first == kMaxGsoSegments || total + segment > kMaxGsoMessageBytes;
   return {end, end < batch.size() || full};
 }
 

@@ -19,6 +19,10 @@
 
 namespace srudp::io {
 
+// The most UDP payload one GSO message carries: one IPv4 datagram without fragmentation (65535 -
+// 20 IP - 8 UDP bytes), the kernel's limit. 45 datagrams of 1 451 bytes, 54 of 1 200.
+inline constexpr std::size_t kMaxGsoMessageBytes = 65507;
+
 struct ReceivedDatagram {
   SocketAddress from;
   std::span<const std::uint8_t> data;  // points into the socket's buffers: valid until the next receive()

@@ -59,8 +59,6 @@ inline constexpr std::size_t kHeaderBytes = 8;  // the packet number, also the a
 
 namespace detail {
 
-inline constexpr std::size_t kMaxGsoBytes = 65507;  // what one GSO message carries (the kernel's limit)
-
 inline std::optional<srudp::crypto::AeadAlgorithm> algorithm(Variant v) {
   if (v == Variant::gso_gro_aes256gcm) return srudp::crypto::AeadAlgorithm::aes256_gcm;
   if (v == Variant::gso_gro_chacha20) return srudp::crypto::AeadAlgorithm::chacha20_poly1305;
@@ -109,7 +107,7 @@ Result measure(Variant variant, std::uint64_t bytes, const srudp::SocketAddress&
   // bytes), as srudp sends whole messages: 64 per call made a message of 54 and one of 10, and
   // ran the AES-GCM variant about 10% slower.
   const std::size_t batch_size = variant == Variant::one_call_per_datagram ? 1
-                                 : offloads                               ? detail::kMaxGsoBytes / kDatagramBytes
+                                 : offloads                               ? srudp::io::kMaxGsoMessageBytes / kDatagramBytes
                                                                           : 64;
   const std::size_t payload = detail::payload_per_datagram(variant);
   const std::uint64_t count = (bytes + payload - 1) / payload;

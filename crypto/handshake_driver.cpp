@@ -121,9 +121,19 @@ void HandshakeDriver::adopt_answer(std::size_t i) {
   peer_cid_ = handshake_->peer_cid();
   send_initiation_ = false;
   send_flight_ = false;
+  adopted_answer_ = true;  // our Initiation's clock says nothing about the answer we adopted
 }
 
-void HandshakeDriver::peer_has_keys() {
+void HandshakeDriver::on_flight_sent(Instant now) {
+  if (flight_sends_++ == 0) flight_sent_at_ = now;
+}
+
+void HandshakeDriver::on_flight_answered(Instant now) {
+  if (flight_sends_ == 1 && !adopted_answer_ && !round_trip_) round_trip_ = std::max(now - flight_sent_at_, Duration::zero());
+}
+
+void HandshakeDriver::peer_has_keys(Instant now) {
+  if (!initiator_ && !peer_has_keys_) on_flight_answered(now);
   peer_has_keys_ = true;
   heard_reply_ = true;
   send_flight_ = false;
@@ -217,6 +227,7 @@ std::error_code HandshakeDriver::on_handshake_packet(Instant now, std::span<cons
     return {};
   }
   if (ec) return {};  // forged, duplicate or out of order: ignore
+  on_flight_answered(now);  // message 2 to our Initiation, or XX message 3 to our message 2
   heard_reply_ = true;
   send_initiation_ = false;
   answers_.clear();  // our own attempt won
@@ -241,6 +252,7 @@ std::optional<std::size_t> HandshakeDriver::poll_transmit(Instant now, std::span
     if (datagram.empty() || datagram.size() > out.size()) return std::nullopt;
     std::copy(datagram.begin(), datagram.end(), out.begin());
     send_initiation_ = false;
+    on_flight_sent(now);
     return datagram.size();
   }
   if (send_flight_ && !handshake_->last_flight().empty()) {
@@ -248,6 +260,7 @@ std::optional<std::size_t> HandshakeDriver::poll_transmit(Instant now, std::span
     if (flight.size() > out.size()) return std::nullopt;
     std::copy(flight.begin(), flight.end(), out.begin());
     send_flight_ = false;
+    if (!handshake_->initiator()) on_flight_sent(now);  // message 2; the initiator's clock ran on the Initiation
     return flight.size();
   }
   for (Answer& a : answers_) {

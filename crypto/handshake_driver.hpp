@@ -74,7 +74,14 @@ class HandshakeDriver {
   const HandshakeOutcome& provisional_outcome(std::size_t i) const;
   void confirm_provisional(std::size_t i);
   // Call when an authenticated data packet arrives: the peer has the keys, stop resending.
-  void peer_has_keys();
+  void peer_has_keys(Instant now);
+  // The handshake's round trip, the transport's first RTT sample (RFC 9002 section 5 takes one from
+  // the handshake too): for the initiator, from sending the Initiation to the authenticated
+  // message 2; for the responder, from sending message 2 to the peer's answer (XX message 3, or
+  // peer_has_keys()). It includes the peer's key agreement, so it errs long, never short. None
+  // when the flight went out more than once, since the answer may be to either copy (Karn), and
+  // none for a simultaneous open's answer.
+  std::optional<Duration> round_trip() const { return round_trip_; }
   // True once the peer authenticated a handshake message from us (its address is validated).
   bool heard_authenticated_reply() const { return heard_reply_; }
 
@@ -97,6 +104,8 @@ class HandshakeDriver {
   void answer(Instant now, const wire::Initiation& initiation);  // the peer's winning Initiation
   bool try_answers(const wire::Handshake& packet);
   void adopt_answer(std::size_t i);
+  void on_flight_sent(Instant now);   // the Initiation (initiator) or message 2 (responder)
+  void on_flight_answered(Instant now);
 
   // An answer to the peer's winning Initiation in a simultaneous open (a responder Handshake).
   struct Answer {
@@ -125,6 +134,11 @@ class HandshakeDriver {
   Instant next_retransmit_{};
   int retransmits_ = 0;
   int total_retransmits_ = 0;
+  // For round_trip(): when the flight awaiting the peer's answer first went out, and how often.
+  Instant flight_sent_at_{};
+  int flight_sends_ = 0;
+  bool adopted_answer_ = false;
+  std::optional<Duration> round_trip_;
   std::error_code identity_rejection_;
 };
 

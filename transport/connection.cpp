@@ -356,16 +356,23 @@ struct Connection::State {
     cc = make_congestion_controller(config.congestion, pmtud.current());
     pacer = Pacer(pmtud.current());
 
+    take_handshake_round_trip(t);  // the initiator's: pacing starts from it, not from 333 ms
     state = ConnectionState::confirming;
     established_due = true;
     last_received = t;
+  }
+
+  // The handshake's round trip as the first RTT sample, unless one came already.
+  void take_handshake_round_trip(Instant t) {
+    const auto sample = driver->round_trip();
+    if (sample && !rtt.has_sample()) rtt.update(*sample, Duration::zero(), t, false);
   }
 
   void check_established(Instant t) {
     if (state == ConnectionState::confirming && peer_confirmed) {
       state = ConnectionState::established;
       loss.on_handshake_confirmed(t, rtt);
-      if (driver) driver->peer_has_keys();
+      if (driver) driver->peer_has_keys(t);
       driver.reset();
       push_event(ConnectionEvent::Kind::established);
     }
@@ -447,7 +454,10 @@ struct Connection::State {
     last_received = t;
     ++stats.packets_received;
     stats.bytes_received += datagram.size();
-    if (driver) driver->peer_has_keys();  // stop resending message 3
+    if (driver) {
+      driver->peer_has_keys(t);  // stop resending message 3
+      take_handshake_round_trip(t);  // the responder's: the peer answered message 2
+    }
 
     if (state == ConnectionState::closing) {
       // Still talking to us: repeat the CLOSE a few times, then let it be.

@@ -88,6 +88,85 @@ TEST(HandshakeDriver, ResponderAnswersRetransmittedInitiationsButNeverOnATimer) 
   EXPECT_EQ(a->take_outcome().error(), errc::invalid_state);  // once
 }
 
+// The handshake's round trip, the transport's first RTT sample: the initiator times its Initiation
+// to message 2, the responder its message 2 to the peer's first authenticated packet.
+TEST(HandshakeDriver, EachSideTimesTheRoundTripOfItsFlight) {
+  using std::chrono::milliseconds;
+  SeededRandom rng(4);
+  const Instant t0{};
+  auto a = HandshakeDriver::connect(psk_config(), kB, t0, rng);
+  const auto initiation = poll(*a, t0 + milliseconds(1));  // sent a little after connect()
+  EXPECT_FALSE(a->round_trip());
+  HandshakeResponder responder(psk_config(), {}, rng);
+  const Instant at_b = t0 + milliseconds(11);
+  auto decision = responder.on_initiation(at_b, kA, initiation, 0, wire::ConnectionId{7});
+  auto b = HandshakeDriver::accept(psk_config(), std::move(std::get<HandshakeResponder::Accept>(decision).handshake),
+                                   kA, at_b);
+  ASSERT_TRUE(b);
+  const auto message2 = poll(*b, at_b + milliseconds(2));  // the responder's key agreement took 2 ms
+  ASSERT_FALSE(a->handle_packet(at_b + milliseconds(12), kB, message2));
+  ASSERT_TRUE(a->is_complete());
+  ASSERT_TRUE(a->round_trip());
+  EXPECT_EQ(*a->round_trip(), milliseconds(22));  // 20 ms of path and the responder's 2
+  EXPECT_FALSE(b->round_trip());  // nothing from A yet
+  b->peer_has_keys(at_b + milliseconds(22));
+  ASSERT_TRUE(b->round_trip());
+  EXPECT_EQ(*b->round_trip(), milliseconds(20));
+  b->peer_has_keys(at_b + milliseconds(90));  // later packets change nothing
+  EXPECT_EQ(*b->round_trip(), milliseconds(20));
+}
+
+// An XX responder's message 2 is answered by message 3.
+TEST(HandshakeDriver, XxResponderTimesMessage2ToMessage3) {
+  using std::chrono::milliseconds;
+  SeededRandom rng(5);
+  const auto ka = KeyPair::generate(rng), kb = KeyPair::generate(rng);
+  HandshakeConfig a_cfg, b_cfg;
+  a_cfg.identity = ka.clone();
+  b_cfg.identity = kb.clone();
+  const Instant t0{};
+  auto a = HandshakeDriver::connect(a_cfg, kB, t0, rng);
+  const auto initiation = poll(*a, t0);
+  HandshakeResponder responder(b_cfg, {}, rng);
+  auto decision = responder.on_initiation(t0 + milliseconds(5), kA, initiation, 0, wire::ConnectionId{7});
+  auto b = HandshakeDriver::accept(b_cfg, std::move(std::get<HandshakeResponder::Accept>(decision).handshake), kA,
+                                   t0 + milliseconds(5));
+  ASSERT_TRUE(b);
+  const auto message2 = poll(*b, t0 + milliseconds(5));
+  ASSERT_FALSE(a->handle_packet(t0 + milliseconds(10), kB, message2));
+  const auto message3 = poll(*a, t0 + milliseconds(10));
+  ASSERT_FALSE(message3.empty());
+  EXPECT_EQ(a->round_trip(), milliseconds(10));
+  ASSERT_FALSE(b->handle_packet(t0 + milliseconds(15), kA, message3));
+  ASSERT_TRUE(b->is_complete());
+  EXPECT_EQ(b->round_trip(), milliseconds(10));
+}
+
+// A flight that went out twice gives no sample: the answer may be to either copy (Karn).
+TEST(HandshakeDriver, AResentFlightGivesNoRoundTrip) {
+  using std::chrono::milliseconds;
+  SeededRandom rng(6);
+  const Instant t0{};
+  auto a = HandshakeDriver::connect(psk_config(), kB, t0, rng);
+  const auto initiation = poll(*a, t0);
+  const Instant resent = *a->poll_timeout();
+  a->handle_timeout(resent);
+  ASSERT_EQ(poll(*a, resent), initiation);
+  HandshakeResponder responder(psk_config(), {}, rng);
+  auto decision = responder.on_initiation(resent, kA, initiation, 0, wire::ConnectionId{7});
+  auto b = HandshakeDriver::accept(psk_config(), std::move(std::get<HandshakeResponder::Accept>(decision).handshake),
+                                   kA, resent);
+  ASSERT_TRUE(b);
+  const auto message2 = poll(*b, resent);
+  ASSERT_FALSE(b->handle_packet(resent + milliseconds(1), kA, initiation));  // the Initiation again
+  ASSERT_EQ(poll(*b, resent + milliseconds(1)), message2);
+  ASSERT_FALSE(a->handle_packet(resent + milliseconds(2), kB, message2));
+  ASSERT_TRUE(a->is_complete());
+  EXPECT_FALSE(a->round_trip());
+  b->peer_has_keys(resent + milliseconds(3));
+  EXPECT_FALSE(b->round_trip());
+}
+
 TEST(HandshakeDriver, SimultaneousOpenTieBreakIsDeterministic) {
   for (std::uint64_t seed = 0; seed < 32; ++seed) {
     SeededRandom rng(seed);
@@ -121,6 +200,9 @@ TEST(HandshakeDriver, SimultaneousOpenTieBreakIsDeterministic) {
     EXPECT_TRUE(ol->send_secret == ow->receive_secret);
     EXPECT_EQ(ol->peer_cid, ow->local_cid);
     EXPECT_FALSE(loser.poll_timeout());  // its own attempt is over
+    EXPECT_TRUE(winner.round_trip());   // its Initiation, answered by message 2
+    loser.peer_has_keys(t0);
+    EXPECT_FALSE(loser.round_trip());   // it never timed the answer it adopted
   }
 }
 

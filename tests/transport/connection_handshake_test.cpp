@@ -397,6 +397,35 @@ TEST(ConnectionHandshake, ForgedHandshakePacketDoesNotAbortTheHandshake) {
   EXPECT_EQ(t.a.wire_log.initiations, 1u);  // no retransmission was needed
 }
 
+// The handshake's round trip is the first RTT sample (RFC 9002 section 5), so a first flight lost
+// right after the handshake is resent one probe timeout later on this 20 ms path, not after the
+// second the default 333 ms initial RTT makes of it. Here A's first data packets (its ESTABLISHED
+// and its first stream bytes) are lost, so no ACK can give A a sample before the probe.
+TEST(ConnectionHandshake, AFirstFlightLostRightAfterTheHandshakeIsResentOnItsRoundTrip) {
+  Pair t(17, delay_link(milliseconds(10)), psk_config(), psk_config());
+  std::optional<Instant> first_data;
+  int dropped = 0;
+  t.net.add_tap(t.net.internet(), [&](Instant now, sim::Datagram& d) {
+    const auto type = wire::peek_packet_type(d.bytes);
+    if (d.from != kA || !type || *type != wire::PacketType::Data) return sim::TapVerdict::pass;
+    if (!first_data) first_data = now;
+    if (now > *first_data + milliseconds(2)) return sim::TapVerdict::pass;
+    ++dropped;
+    return sim::TapVerdict::drop;
+  });
+  const auto message = pattern(1000, 17);
+  t.a.app.to_send = message;
+  const auto r = t.net.run_until([&] { return t.b.app.complete_stream() != nullptr; }, seconds(5));
+  ASSERT_TRUE(r) << r << t.net.describe();
+  EXPECT_TRUE(*t.b.app.complete_stream() == message);
+  ASSERT_TRUE(first_data);
+  EXPECT_GE(dropped, 2);  // the ESTABLISHED and the message
+  const Duration late = t.net.now() - *first_data;
+  EXPECT_LT(late, milliseconds(200)) << "B had the message " << std::chrono::duration<double, std::milli>(late).count()
+                                     << " ms after A first sent it";
+  EXPECT_GE(t.client().stats().pto_count, 1u);
+}
+
 // A can send but never hears back: B never sees its address validated and sends it at most three
 // times what it received from it.
 TEST(ConnectionHandshake, ResponderRespectsTheAntiAmplificationLimit) {

@@ -16,13 +16,32 @@ std::uint64_t RandomSource::next_u64() {
   return v;
 }
 
-std::uint64_t RandomSource::uniform(std::uint64_t bound) {
-  // Rejection sampling: no modulo bias.
+namespace {
+
+// Rejection sampling: no modulo bias.
+template <typename Next>
+std::uint64_t uniform_below(std::uint64_t bound, Next&& next) {
   const std::uint64_t limit = UINT64_MAX - (UINT64_MAX % bound);
   for (;;) {
-    const std::uint64_t v = next_u64();
+    const std::uint64_t v = next();
     if (v < limit) return v % bound;
   }
+}
+
+}  // namespace
+
+std::uint64_t RandomSource::uniform(std::uint64_t bound) {
+  return uniform_below(bound, [this] { return next_u64(); });
+}
+
+std::uint64_t RandomBatch::uniform(RandomSource& source, std::uint64_t bound) {
+  return uniform_below(bound, [&] {
+    if (left_ == 0) {
+      source.fill(std::span(reinterpret_cast<std::uint8_t*>(values_.data()), sizeof values_));
+      left_ = values_.size();
+    }
+    return values_[--left_];
+  });
 }
 
 void SystemRandom::fill(std::span<std::uint8_t> out) {

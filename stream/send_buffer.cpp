@@ -40,7 +40,12 @@ std::size_t SendBuffer::write(std::span<const std::uint8_t> bytes) {
     const auto index = static_cast<std::size_t>(rel / block_size_);
     const auto within = static_cast<std::size_t>(rel % block_size_);
     if (index == blocks_.size()) {
-      blocks_.push_back(spare_ ? std::move(spare_) : std::make_unique_for_overwrite<std::uint8_t[]>(block_size_));
+      if (spares_.empty()) {
+        blocks_.push_back(std::make_unique_for_overwrite<std::uint8_t[]>(block_size_));
+      } else {
+        blocks_.push_back(std::move(spares_.back()));
+        spares_.pop_back();
+      }
     }
     const std::size_t n = std::min(taken - done, block_size_ - within);
     std::memcpy(blocks_[index].get() + within, bytes.data() + done, n);
@@ -131,10 +136,11 @@ void SendBuffer::on_lost(std::uint64_t offset, std::uint64_t length, bool fin) {
 
 void SendBuffer::release_acked_blocks() {
   while (!blocks_.empty() && acked_prefix_ - storage_offset_ >= block_size_) {
-    if (!spare_) spare_ = std::move(blocks_.front());
+    if (spares_.size() < kMaxSpareBlocks) spares_.push_back(std::move(blocks_.front()));
     blocks_.pop_front();
     storage_offset_ += block_size_;
   }
+  if (acked_prefix_ == write_offset_ && spares_.size() > 1) spares_.resize(1);
 }
 
 bool SendBuffer::all_acked() const noexcept {
@@ -159,7 +165,7 @@ std::uint64_t SendBuffer::reset() {
   if (!is_reset()) {
     reset_final_size_ = send_offset_;
     blocks_.clear();
-    spare_ = {};
+    spares_.clear();
     acked_.clear();
     lost_.clear();
   }
@@ -167,7 +173,7 @@ std::uint64_t SendBuffer::reset() {
 }
 
 std::size_t SendBuffer::allocated_bytes() const noexcept {
-  return (blocks_.size() + (spare_ ? 1 : 0)) * block_size_;
+  return (blocks_.size() + spares_.size()) * block_size_;
 }
 
 }  // namespace srudp::stream

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "stream/range_set.hpp"
 #include "wire/frame.hpp"
@@ -112,7 +113,7 @@ class SendBuffer {
   std::uint64_t acked_offset() const noexcept { return acked_prefix_; }  // contiguous acked prefix
   std::size_t outstanding_ack_ranges() const noexcept { return acked_.size(); }
   std::size_t outstanding_lost_ranges() const noexcept { return lost_.size(); }
-  // Memory held for stream data (whole blocks, including a spare kept for reuse).
+  // Memory held for stream data (whole blocks, including the spares kept for reuse).
   std::size_t allocated_bytes() const noexcept;
 
  private:
@@ -129,7 +130,11 @@ class SendBuffer {
   // block_size_ bytes each, left uninitialized when allocated: write() fills before anything reads.
   using Block = std::unique_ptr<std::uint8_t[]>;
   std::deque<Block> blocks_;  // block i covers storage_offset_ + i * block_size_
-  Block spare_;               // a released block kept to avoid reallocating
+  // Released blocks kept for the next writes, at most kMaxSpareBlocks while bytes are held (a
+  // bulk writer refills about what each ACK releases, so the blocks go round without malloc and
+  // stay in the cache) and one once everything written was acknowledged.
+  static constexpr std::size_t kMaxSpareBlocks = 8;
+  std::vector<Block> spares_;
   std::uint64_t storage_offset_;
   std::uint64_t acked_prefix_;  // every byte below is acknowledged
   std::uint64_t send_offset_;   // every byte below was sent at least once

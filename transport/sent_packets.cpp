@@ -21,7 +21,7 @@ Result<std::uint64_t> SentPackets::next_packet_number(RandomSource& rng) {
   if (next_pn_allocated_) return next_pn_;
 
   if (until_skip_ == 0) {
-    until_skip_ = kMinSkipInterval + rng.uniform(kMaxSkipInterval - kMinSkipInterval + 1);
+    until_skip_ = kMinSkipInterval + skip_draws_.uniform(rng, kMaxSkipInterval - kMinSkipInterval + 1);
   }
   if (--until_skip_ == 0 && next_pn_ < wire::kMaxPacketNumber) {
     // Never sent, so a peer acknowledging it acknowledges something it cannot have received.
@@ -108,6 +108,17 @@ Result<AckResult> SentPackets::on_ack_received(const wire::Ack& ack, Instant now
   AckResult result;
   result.ack_delay = std::chrono::microseconds(std::min(ack.ack_delay_us, kMaxAckDelayUs));
 
+  // One allocation per ACK: room for every outstanding number the ranges cover.
+  std::size_t covered = 0;
+  if (!outstanding_.empty()) {
+    for (const auto& r : ack.ranges) {
+      const std::uint64_t lo = std::max(r.smallest, outstanding_.first_number());
+      const std::uint64_t hi = std::min(r.largest, outstanding_.last_number());
+      if (lo <= hi) covered += static_cast<std::size_t>(std::min<std::uint64_t>(hi - lo + 1, outstanding_.size()));
+    }
+  }
+  if (covered > 0) result.newly_acked.reserve(std::min(covered, outstanding_.size()));
+
   std::optional<Instant> largest_time_sent;
   bool any_ack_eliciting = false;
   // Ranges are newest first; walk them oldest first so newly_acked comes out ascending. Each
@@ -123,9 +134,6 @@ Result<AckResult> SentPackets::on_ack_received(const wire::Ack& ack, Instant now
       if (pn == largest) largest_time_sent = p->time_sent;
       any_ack_eliciting = any_ack_eliciting || p->ack_eliciting;
       uncount(*p);
-      // One allocation for the usual ACK (a few packets) rather than one per doubling; none for
-      // an ACK that acknowledges nothing new.
-      if (result.newly_acked.empty()) result.newly_acked.reserve(std::min<std::size_t>(outstanding_.size(), 16));
       result.newly_acked.push_back(*p);
       outstanding_.erase(pn);
       if (outstanding_.empty()) break;

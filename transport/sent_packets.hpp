@@ -102,6 +102,7 @@ class SentPackets {
   std::uint64_t next_pn_;
   bool next_pn_allocated_ = false;    // next_pn_ was handed out and awaits on_packet_sent
   std::uint64_t until_skip_ = 0;      // allocations left before the next skip; 0 = not drawn yet
+  RandomBatch skip_draws_;            // the intervals between skips
   Deque<std::uint64_t> skipped_; // ascending, at most kMaxRememberedSkips
   Deque<std::uint64_t> ack_only_;  // numbers of ACK-only packets in send order (may be stale)
   std::optional<std::uint64_t> largest_sent_;

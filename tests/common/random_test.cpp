@@ -4,6 +4,7 @@
 
 #include <array>
 #include <set>
+#include <span>
 
 namespace srudp {
 namespace {
@@ -33,6 +34,41 @@ TEST(RandomSource, UniformStaysInBound) {
     ++hist[v];
   }
   for (int h : hist) EXPECT_GT(h, 800);  // roughly uniform
+}
+
+// Counts the calls a RandomBatch makes into its source.
+class CountingRandom final : public RandomSource {
+ public:
+  void fill(std::span<std::uint8_t> out) override {
+    ++calls;
+    inner.fill(out);
+  }
+  SeededRandom inner{11};
+  int calls = 0;
+};
+
+TEST(RandomBatch, AsksTheSourceOncePerBatchOfDraws) {
+  CountingRandom source;
+  RandomBatch batch;
+  std::array<int, 5> hist{};
+  constexpr int kDraws = 5000;
+  for (int i = 0; i < kDraws; ++i) {
+    const auto v = batch.uniform(source, 5);
+    ASSERT_LT(v, 5u);
+    ++hist[v];
+  }
+  for (int h : hist) EXPECT_GT(h, 850);  // roughly uniform
+  // Rejection redraws are rare with a bound this small: about one call per kValues draws.
+  EXPECT_LE(source.calls, kDraws / static_cast<int>(RandomBatch::kValues) + 1);
+  EXPECT_GE(source.calls, kDraws / static_cast<int>(RandomBatch::kValues));
+}
+
+TEST(RandomBatch, DrawsDifferAcrossBatches) {
+  SeededRandom source(3);
+  RandomBatch batch;
+  std::set<std::uint64_t> seen;
+  for (int i = 0; i < 64; ++i) seen.insert(batch.uniform(source, UINT64_MAX));
+  EXPECT_EQ(seen.size(), 64u);
 }
 
 TEST(SystemRandom, FillsBuffer) {

@@ -158,6 +158,27 @@ TEST(SendBufferTest, MemoryIsReleasedAsTheAckedPrefixGrows) {
   EXPECT_EQ(buffer.allocated_bytes(), kBlock);
 }
 
+// A bulk writer refills what each ACK releases: while bytes are held the released blocks wait as
+// spares (up to kMaxSpareBlocks) and the next writes take them instead of allocating.
+TEST(SendBufferTest, ReleasedBlocksAreReusedWhileBytesAreHeld) {
+  constexpr std::size_t kBlock = SendBuffer::kBlockSize;
+  SendBuffer buffer(16 * kBlock);
+  ASSERT_EQ(buffer.write(pattern(12 * kBlock)), 12 * kBlock);
+  while (buffer.next_chunk(1200, kNoLimit)) {
+  }
+  buffer.on_acked(0, 10 * kBlock, false);
+  EXPECT_EQ(buffer.allocated_bytes(), 10 * kBlock);  // 2 blocks held, 8 spares
+  ASSERT_EQ(buffer.write(pattern(8 * kBlock)), 8 * kBlock);
+  EXPECT_EQ(buffer.allocated_bytes(), 10 * kBlock);  // the spares took the new bytes
+  ASSERT_EQ(buffer.write(pattern(kBlock)), kBlock);
+  EXPECT_EQ(buffer.allocated_bytes(), 11 * kBlock);  // none left: a new block
+  while (buffer.next_chunk(1200, kNoLimit)) {
+  }
+  buffer.on_acked(10 * kBlock, 11 * kBlock, false);  // everything: one spare stays
+  EXPECT_EQ(buffer.acked_offset(), 21 * kBlock);
+  EXPECT_EQ(buffer.allocated_bytes(), kBlock);
+}
+
 TEST(SendBufferTest, ChunksNeverCrossBlocksButCarryTheRightBytes) {
   constexpr std::size_t kBlock = SendBuffer::kBlockSize;
   SendBuffer buffer(3 * kBlock);

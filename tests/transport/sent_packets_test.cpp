@@ -318,6 +318,29 @@ TEST(SentPackets, SkipFrequencyIsWithinBounds) {
   EXPECT_LE(sp.outstanding().size(), 2 * SentPackets::kMaxAckOnlyPackets);
 }
 
+// The skips draw their intervals in batches: with the system CSPRNG each call into the source
+// is a system call, which on the bulk path cost one per skip (every 96-224 packets).
+TEST(SentPackets, SkipIntervalsAreDrawnInBatches) {
+  struct CountingRandom final : RandomSource {
+    void fill(std::span<std::uint8_t> out) override {
+      ++calls;
+      inner.fill(out);
+    }
+    SeededRandom inner{9};
+    int calls = 0;
+  } rng;
+  SentPackets sp;
+  std::uint64_t expected = 0;
+  int skips = 0;
+  for (int i = 0; i < 50'000; ++i) {
+    const std::uint64_t pn = send(sp, rng, t0, false);
+    if (pn != expected) ++skips;
+    expected = pn + 1;
+  }
+  ASSERT_GT(skips, 200);
+  EXPECT_LE(rng.calls, skips / static_cast<int>(RandomBatch::kValues) + 2);
+}
+
 TEST(SentPackets, SkipPositionsDependOnTheRandomSource) {
   auto first_skip = [](std::uint64_t seed) {
     SeededRandom rng(seed);

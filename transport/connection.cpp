@@ -150,6 +150,10 @@ struct Connection::State {
   // Streams and datagrams.
   stream::ConnectionStreams streams;
   std::vector<stream::SentStreamFrame> sent_scratch;  // what one packet carried for the streams
+  // One ACK's outcome, kept so that its vectors' memory serves the next ACK too (no allocation
+  // per ACK), up to kMaxKeptAckedPackets packets' worth.
+  static constexpr std::size_t kMaxKeptAckedPackets = 64;
+  AckOutcome ack_outcome;
   std::vector<AckedPacket> acked_scratch;             // one ACK's in-flight packets, for cc
   std::vector<stream::SentStreamFrame> acked_stream_frames;  // one ACK's stream frames, in send order
   stream::DatagramQueue datagrams;
@@ -510,9 +514,10 @@ struct Connection::State {
     return {};
   }
   std::error_code handle(Instant t, const wire::Ack& ack) {
-    auto outcome = loss.on_ack_received(ack, t, rtt);
-    if (!outcome) return errc::protocol_violation;  // optimistic or bogus ACK
-    on_ack_outcome(t, *outcome);
+    if (loss.on_ack_received(ack, t, rtt, ack_outcome)) return errc::protocol_violation;  // optimistic or bogus ACK
+    on_ack_outcome(t, ack_outcome);
+    // Kept for the next ACK, unless one ACK of a burst made it large.
+    if (ack_outcome.acked.capacity() > kMaxKeptAckedPackets) ack_outcome.acked = {};
     return {};
   }
   std::error_code handle(Instant, const wire::Close& close) {

@@ -24,22 +24,34 @@ std::error_code LossDetection::on_packet_sent(const SentPacket& packet, const Rt
 
 Result<AckOutcome> LossDetection::on_ack_received(const wire::Ack& ack, Instant now,
                                                   RttEstimator& rtt) {
-  auto acked = sent_.on_ack_received(ack, now);
-  if (!acked) return acked.error();
-
   AckOutcome outcome;
-  outcome.acked = std::move(acked->newly_acked);
-  outcome.rtt_sample = acked->rtt_sample;
+  if (const auto ec = on_ack_received(ack, now, rtt, outcome)) return ec;
+  return outcome;
+}
+
+std::error_code LossDetection::on_ack_received(const wire::Ack& ack, Instant now, RttEstimator& rtt,
+                                               AckOutcome& outcome) {
+  // The acknowledged packets go into the memory of outcome.acked, which the caller reuses.
+  AckResult acked;
+  acked.newly_acked.swap(outcome.acked);
+  const std::error_code ec = sent_.on_ack_received(ack, now, acked);
+  outcome.acked.swap(acked.newly_acked);
+  outcome.lost.clear();
+  outcome.spurious_losses.clear();
+  outcome.persistent_congestion = false;
+  outcome.rtt_sample.reset();
+  if (ec) return ec;
+  outcome.rtt_sample = acked.rtt_sample;
   // Numbers we no longer track because we declared them lost are no violation: the peer did
   // receive them, late. SentPackets ignores them; here they teach us the path's reordering.
   if (config_.adaptive_reordering) outcome.spurious_losses = find_spurious_losses(ack, now);
   // A duplicate or stale ACK acknowledges nothing new: it says nothing about loss and must not
   // reset the backoff (RFC 9002 appendix A.7). (A late ACK of spurious losses only widened the
   // thresholds: the loss timer, if armed, re-evaluates with them when it fires.)
-  if (outcome.acked.empty()) return outcome;
+  if (outcome.acked.empty()) return {};
 
   if (outcome.rtt_sample) {
-    rtt.update(*outcome.rtt_sample, acked->ack_delay, now, handshake_confirmed_);
+    rtt.update(*outcome.rtt_sample, acked.ack_delay, now, handshake_confirmed_);
     if (!first_rtt_sample_) first_rtt_sample_ = now;
   }
   decay_reordering_tolerance(now, rtt);
@@ -52,7 +64,7 @@ Result<AckOutcome> LossDetection::on_ack_received(const wire::Ack& ack, Instant 
   // expensive handshake work must not be hammered with probes (RFC 9002 section 6.2.1).
   if (config_.peer_validated_address) pto_count_ = 0;
   set_timer(now, rtt);
-  return outcome;
+  return {};
 }
 
 TimeoutOutcome LossDetection::on_timeout(Instant now, RttEstimator& rtt) {

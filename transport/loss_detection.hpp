@@ -107,6 +107,9 @@ class LossDetection {
   // reordering tolerance. Errors as SentPackets::on_ack_received (nothing changes then, the
   // thresholds included; the connection should close).
   Result<AckOutcome> on_ack_received(const wire::Ack& ack, Instant now, RttEstimator& rtt);
+  // The same into `outcome`, which it clears first: a connection keeps one for every ACK it
+  // takes, so its vectors' memory is reused (no allocation per ACK).
+  std::error_code on_ack_received(const wire::Ack& ack, Instant now, RttEstimator& rtt, AckOutcome& outcome);
 
   // Handles the timer; call when now >= timeout(). Afterwards timeout() is later than `now` or
   // empty, so a caller that loops "while (now >= timeout()) on_timeout(now)" cannot spin.

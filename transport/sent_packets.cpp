@@ -100,15 +100,24 @@ std::optional<SentPacket> SentPackets::remove(std::uint64_t pn) {
 }
 
 Result<AckResult> SentPackets::on_ack_received(const wire::Ack& ack, Instant now) {
+  AckResult result;
+  if (const auto ec = on_ack_received(ack, now, result)) return ec;
+  return result;
+}
+
+std::error_code SentPackets::on_ack_received(const wire::Ack& ack, Instant now, AckResult& result) {
+  result.newly_acked.clear();
+  result.rtt_sample.reset();
+  result.ack_delay = {};
   if (const auto ec = validate(ack)) return ec;
 
   const std::uint64_t largest = ack.ranges.front().largest;
   largest_acked_ = std::max(largest_acked_.value_or(0), largest);
 
-  AckResult result;
   result.ack_delay = std::chrono::microseconds(std::min(ack.ack_delay_us, kMaxAckDelayUs));
 
-  // One allocation per ACK: room for every outstanding number the ranges cover.
+  // At most one allocation per ACK (none when `result` has room from earlier ACKs): room for
+  // every outstanding number the ranges cover.
   std::size_t covered = 0;
   if (!outstanding_.empty()) {
     for (const auto& r : ack.ranges) {
@@ -146,7 +155,7 @@ Result<AckResult> SentPackets::on_ack_received(const wire::Ack& ack, Instant now
   if (largest_time_sent && any_ack_eliciting) {
     result.rtt_sample = std::max(now - *largest_time_sent, Duration::zero());
   }
-  return result;
+  return {};
 }
 
 bool SentPackets::was_skipped(std::uint64_t pn) const {

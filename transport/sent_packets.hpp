@@ -71,6 +71,9 @@ class SentPackets {
   // Cost: O(ranges + the span of outstanding numbers the ranges overlap), independent of the
   // numeric span of a range.
   Result<AckResult> on_ack_received(const wire::Ack& ack, Instant now);
+  // The same into `result`, which it clears first: a caller that keeps one AckResult for every
+  // ACK reuses its vector's memory (no allocation per ACK).
+  std::error_code on_ack_received(const wire::Ack& ack, Instant now, AckResult& result);
 
   // Removes one outstanding packet (declared lost) and returns it; nullopt if not outstanding.
   // What it carried is not counted as delivered.

@@ -73,6 +73,31 @@ class ClientHandshakeTest : public LossDetectionTest {
   ClientHandshakeTest() : LossDetectionTest(false) {}
 };
 
+// A connection keeps one AckOutcome for every ACK: each call starts it over, and the memory of
+// its vector of acknowledged packets serves the next ACK (no allocation per ACK).
+TEST_F(LossDetectionTest, AReusedOutcomeStartsOverAndKeepsItsMemory) {
+  for (int i = 0; i < 8; ++i) send(t0);
+  AckOutcome outcome;
+  ASSERT_FALSE(ld_.on_ack_received(ack_of({{0, 3}}), t0 + 10ms, rtt_, outcome));
+  EXPECT_EQ(numbers(outcome.acked), (std::vector<std::uint64_t>{0, 1, 2, 3}));
+  ASSERT_TRUE(outcome.rtt_sample.has_value());
+  const SentPacket* memory = outcome.acked.data();
+  ASSERT_FALSE(ld_.on_ack_received(ack_of({{4, 6}}), t0 + 11ms, rtt_, outcome));
+  EXPECT_EQ(numbers(outcome.acked), (std::vector<std::uint64_t>{4, 5, 6}));
+  EXPECT_EQ(outcome.acked.data(), memory);
+  // A duplicate acknowledges nothing and carries no sample.
+  ASSERT_FALSE(ld_.on_ack_received(ack_of({{4, 6}}), t0 + 12ms, rtt_, outcome));
+  EXPECT_TRUE(outcome.acked.empty());
+  EXPECT_FALSE(outcome.rtt_sample.has_value());
+  // A bogus ACK (a number never sent) is refused and leaves nothing behind.
+  ASSERT_FALSE(ld_.on_ack_received(ack_of({{7, 7}}), t0 + 13ms, rtt_, outcome));
+  EXPECT_EQ(numbers(outcome.acked), (std::vector<std::uint64_t>{7}));
+  EXPECT_EQ(ld_.on_ack_received(ack_of({{100, 100}}), t0 + 14ms, rtt_, outcome),
+            make_error_code(errc::protocol_violation));
+  EXPECT_TRUE(outcome.acked.empty());
+  EXPECT_TRUE(outcome.lost.empty());
+}
+
 TEST_F(LossDetectionTest, NothingSentMeansNoTimer) {
   EXPECT_FALSE(ld_.timeout().has_value());
   EXPECT_EQ(ld_.on_timeout(t0 + 1h, rtt_).action, TimeoutOutcome::Action::none);

@@ -20,11 +20,17 @@ template <class T>
 using Deque = boost::container::devector<T>;
 
 // A Deque used as a FIFO keeps its buffer when it empties, which is what saves allocations while
-// it is busy; this gives the buffer back once it is empty with room for more than `kept` elements,
-// so an idle owner does not hold a burst's worth of memory.
+// it is busy; this trades the buffer for one of about `kept` elements once it is empty with room
+// for more than twice that, so an idle owner does not hold a burst's worth of memory. The next
+// burst then grows from `kept` (a reallocation or two) rather than from a single element (one per
+// doubling, each moving what is there): on a bulk path that empties between bursts, that was
+// several reallocations per burst. (The allocator may round `kept` up, hence the factor two.)
 template <class T>
 void release_if_emptied(Deque<T>& deque, std::size_t kept) {
-  if (deque.empty() && deque.capacity() > kept) deque.shrink_to_fit();
+  if (!deque.empty() || deque.capacity() <= 2 * kept) return;
+  Deque<T> smaller;
+  smaller.reserve(kept);
+  deque.swap(smaller);
 }
 
 }  // namespace srudp

@@ -120,7 +120,7 @@ struct Connection::State {
   // queue from sent_frames_base on, entries emptied when their packet is acknowledged or lost and
   // popped from the front. No allocation or hashing per frame: a Deque used as a FIFO keeps
   // reusing its buffer (std::deque allocates a block every few frames and frees it again).
-  static constexpr std::size_t kMaxIdleSentFrames = 64;  // kept when it empties; more is given back
+  static constexpr std::size_t kMaxIdleSentFrames = 64;  // about this many kept when it empties
   Deque<std::optional<SentFrame>> sent_frames;
   std::uint64_t sent_frames_base = 0;
   std::uint32_t probes_due = 0;

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "common/address.hpp"
+#include "common/deque.hpp"
 #include "common/random.hpp"
 #include "common/result.hpp"
 #include "common/time.hpp"
@@ -140,7 +141,7 @@ class Endpoint {
   std::unordered_map<wire::ConnectionId, ConnectionHandle, CidHash> by_cid_;
   std::unordered_multimap<SocketAddress, ConnectionHandle> by_peer_;  // half-open ones only
   std::set<std::pair<Instant, ConnectionHandle>> timers_;
-  std::deque<ConnectionHandle> ready_;
+  Deque<ConnectionHandle> ready_;  // FIFOs: a Deque reuses its buffer, std::deque allocates as it cycles
   std::vector<ConnectionHandle> touched_;  // the application may have changed them: refresh, ready
   std::uint64_t unread_stream_bytes_ = 0;  // the entries' `unread` summed
   std::vector<ConnectionHandle> stale_;    // events not yet refreshed
@@ -148,7 +149,7 @@ class Endpoint {
   std::vector<ConnectionHandle> due_;  // scratch for handle_timeout
   std::size_t half_open_ = 0;
   std::deque<std::pair<SocketAddress, std::vector<std::uint8_t>>> stateless_out_;  // cookie replies
-  std::deque<EndpointEvent> events_;
+  Deque<EndpointEvent> events_;
   Counters counters_;
 };
 

@@ -50,8 +50,8 @@ class OutstandingPackets {
   };
 
  public:
-  // When the ring empties with room for more than this many slots, its memory is given back, so
-  // an idle connection does not keep a bulk transfer's window of slots.
+  // When the ring empties with room for more than twice this many slots, its memory is traded for
+  // about this many, so an idle connection does not keep a bulk transfer's window of slots.
   static constexpr std::size_t kMaxIdleSlots = 64;
 
   // Ascending packet numbers; dereferences to (number, packet).

@@ -75,12 +75,24 @@ TEST(OutstandingPackets, TakingTheOldestMovesTheStartPastEveryHole) {
 
 TEST(OutstandingPackets, AnEmptiedRingGivesItsMemoryBack) {
   OutstandingPackets o;
-  // A window's worth outstanding, then all acknowledged: an idle connection keeps no slots.
+  // A window's worth outstanding, then all acknowledged: an idle connection keeps no more than
+  // kMaxIdleSlots slots (the next burst grows from there).
   for (std::uint64_t pn = 0; pn < 1000; ++pn) o.push_back(packet(pn));
   EXPECT_GE(o.capacity(), 1000u);
   for (std::uint64_t pn = 0; pn < 1000; ++pn) ASSERT_TRUE(o.take(pn));
   EXPECT_TRUE(o.empty());
-  EXPECT_LE(o.capacity(), OutstandingPackets::kMaxIdleSlots);
+  const std::size_t kept = o.capacity();
+  EXPECT_GE(kept, OutstandingPackets::kMaxIdleSlots);
+  EXPECT_LE(kept, 2 * OutstandingPackets::kMaxIdleSlots);
+  // The next burst starts in those slots: up to kMaxIdleSlots packets need no reallocation, and
+  // emptying the ring again keeps them.
+  for (int round = 0; round < 2; ++round) {
+    const std::uint64_t base = 1000 + 100 * static_cast<std::uint64_t>(round);
+    for (std::uint64_t pn = base; pn < base + OutstandingPackets::kMaxIdleSlots; ++pn) o.push_back(packet(pn));
+    EXPECT_EQ(o.capacity(), kept);
+    for (std::uint64_t pn = base; pn < base + OutstandingPackets::kMaxIdleSlots; ++pn) ASSERT_TRUE(o.take(pn));
+    EXPECT_EQ(o.capacity(), kept);
+  }
   // A small flow keeps its few slots between bursts (no allocation per burst).
   for (int burst = 0; burst < 3; ++burst) {
     for (std::uint64_t pn = 2000 + 10 * static_cast<std::uint64_t>(burst); pn < 2005 + 10 * static_cast<std::uint64_t>(burst); ++pn) {

@@ -151,7 +151,7 @@ struct Connection::State {
   stream::ConnectionStreams streams;
   std::vector<stream::SentStreamFrame> sent_scratch;  // what one packet carried for the streams
   // One ACK's outcome, kept so that its vectors' memory serves the next ACK too (no allocation
-  // per ACK), up to kMaxKeptAckedPackets packets' worth.
+  // per ACK); more than kMaxKeptAckedPackets packets' worth only while data is in flight.
   static constexpr std::size_t kMaxKeptAckedPackets = 64;
   AckOutcome ack_outcome;
   std::vector<AckedPacket> acked_scratch;             // one ACK's in-flight packets, for cc
@@ -514,10 +514,13 @@ struct Connection::State {
     return {};
   }
   std::error_code handle(Instant t, const wire::Ack& ack) {
-    if (loss.on_ack_received(ack, t, rtt, ack_outcome)) return errc::protocol_violation;  // optimistic or bogus ACK
+    // An optimistic or bogus ACK.
+    if (loss.on_ack_received(ack, t, rtt, ack_outcome)) return errc::protocol_violation;
     on_ack_outcome(t, ack_outcome);
-    // Kept for the next ACK, unless one ACK of a burst made it large.
-    if (ack_outcome.acked.capacity() > kMaxKeptAckedPackets) ack_outcome.acked = {};
+    // Kept for the next ACK while data is in flight; once nothing is, a burst's worth is given back.
+    if (ack_outcome.acked.capacity() > kMaxKeptAckedPackets && loss.sent_packets().bytes_in_flight() == 0) {
+      ack_outcome.acked = {};
+    }
     return {};
   }
   std::error_code handle(Instant, const wire::Close& close) {
